@@ -1,0 +1,1 @@
+"""sparkxd: dramsim package."""
