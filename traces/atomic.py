@@ -1,0 +1,37 @@
+"""Atomic file output: write to a temporary file beside the target, then rename over it.
+
+A reader never sees a half-written file and an interrupted or failed write leaves the target
+untouched (and no temporary file behind).
+"""
+import contextlib
+import os
+import tempfile
+
+
+def _default_mode():
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _default_mode()
+
+
+@contextlib.contextmanager
+def atomic_output(path, mode="wb"):
+    """Context manager yielding a file object whose content replaces ``path`` on success."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _FILE_MODE)        # mkstemp creates 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
