@@ -1,0 +1,165 @@
+"""Output of the sweeps: the terminal table, CSV/JSON files (atomic) and the Pareto chart.
+
+Rows are plain dicts with the keys of ``COLUMNS`` (None = not applicable). Files hold no wall
+times or host names, so the same inputs and seed give byte-identical files.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from tabulate import tabulate
+
+#: (key, terminal header, CSV/JSON number format) for every column of a placement sweep.
+COLUMNS = (
+    ("policy", "policy", None),
+    ("format", "format", None),
+    ("vdd_v", "VDD\n(V)", ".3f"),
+    ("ber", "BER\n(device)", ".2e"),
+    ("ber_used", "BER\n(used)", ".2e"),
+    ("row_hit_rate", "row hit\nrate", ".3f"),
+    ("read_latency_ns", "read lat.\n(ns)", ".2f"),
+    ("dram_cycles", "DRAM cycles\n/inference", ".0f"),
+    ("energy_uj", "energy\n(uJ/inf.)", ".3f"),
+    ("energy_act_uj", "ACT+PRE\n(uJ)", ".3f"),
+    ("energy_rd_uj", "RD\n(uJ)", ".3f"),
+    ("energy_bg_uj", "backgr.\n(uJ)", ".3f"),
+    ("energy_ref_uj", "refresh\n(uJ)", ".3f"),
+    ("saving_pct", "saving vs\nbaseline (%)", ".1f"),
+    ("accuracy_pct", "accuracy\n(%)", ".2f"),
+    ("accuracy_loss", "acc. loss\n(points)", ".2f"),
+    ("note", "note", None),
+)
+
+#: Columns of the physical-trace comparison (address mapping x scheduler x page policy).
+TRACE_COLUMNS = (
+    ("mapping", "address\nmapping", None),
+    ("scheduler", "scheduler", None),
+    ("page_policy", "page\npolicy", None),
+    ("vdd_v", "VDD\n(V)", ".3f"),
+    ("requests", "requests", ".0f"),
+    ("row_hit_rate", "row hit\nrate", ".3f"),
+    ("read_latency_ns", "read lat.\n(ns)", ".2f"),
+    ("dram_cycles", "DRAM\ncycles", ".0f"),
+    ("energy_uj", "energy\n(uJ)", ".3f"),
+    ("energy_act_uj", "ACT+PRE\n(uJ)", ".3f"),
+    ("energy_rd_uj", "RD+WR\n(uJ)", ".3f"),
+    ("energy_bg_uj", "backgr.\n(uJ)", ".3f"),
+    ("saving_pct", "saving vs\nfirst row (%)", ".1f"),
+)
+
+
+
+def _fmt(value, spec):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if spec is None:
+        return str(value)
+    return format(value, spec)
+
+
+def render_table(rows: list[dict], columns=COLUMNS) -> str:
+    """The terminal table (tabulate, 'simple' grid); columns that are empty in every row are dropped."""
+    used = [c for c in columns if any(r.get(c[0]) not in (None, "") for r in rows)]
+    body = [[_fmt(r.get(k), f) for k, _, f in used] for r in rows]
+    return tabulate(body, headers=[h for _, h, _ in used], tablefmt="simple", disable_numparse=True,
+                    stralign="right")
+
+
+def _clean(value):
+    """JSON/CSV-safe value: numpy scalars -> Python, NaN -> None, floats rounded to 12 digits."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return float(f"{value:.12g}")
+    return value
+
+
+def to_csv(rows: list[dict], columns=COLUMNS) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([k for k, _, _ in columns])
+    for r in rows:
+        w.writerow(["" if _clean(r.get(k)) is None else _clean(r.get(k)) for k, _, _ in columns])
+    return buf.getvalue()
+
+
+def to_json(rows: list[dict], meta: dict, columns=COLUMNS) -> str:
+    doc = {"meta": {k: _clean(v) if not isinstance(v, (dict, list)) else v for k, v in meta.items()},
+           "rows": [_json_row(r, columns) for r in rows]}
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+def _json_row(r: dict, columns) -> dict:
+    out = {k: _clean(r.get(k)) for k, _, _ in columns}
+    if r.get("layout_info"):
+        out["layout"] = {k: _clean(v) for k, v in sorted(r["layout_info"].items())}
+    return out
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file in the same directory, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def pareto_png(rows: list[dict], title: str) -> bytes:
+    """PNG bytes of energy per inference vs accuracy, one marker per policy, Pareto front joined.
+
+    The PNG is rendered without metadata (no timestamp/software tag) so it is reproducible.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [r for r in rows if r.get("energy_uj") is not None and r.get("accuracy_pct") is not None]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    markers = "os^vD<>pP*"
+    for i, policy in enumerate(dict.fromkeys(f"{r['policy']} ({r['format']})" for r in pts)):
+        sel = [r for r in pts if f"{r['policy']} ({r['format']})" == policy]
+        ax.scatter([r["energy_uj"] for r in sel], [r["accuracy_pct"] for r in sel],
+                   marker=markers[i % len(markers)], label=policy, alpha=0.8)
+    front = pareto_front(pts)
+    if front:
+        ax.plot([r["energy_uj"] for r in front], [r["accuracy_pct"] for r in front], "k--", lw=0.8,
+                label="Pareto front")
+    ax.set_xlabel("DRAM energy per inference (uJ)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def pareto_front(rows: list[dict]) -> list[dict]:
+    """Rows not dominated in (lower energy, higher accuracy), sorted by energy."""
+    pts = sorted(rows, key=lambda r: (r["energy_uj"], -r["accuracy_pct"]))
+    front, best = [], -math.inf
+    for r in pts:
+        if r["accuracy_pct"] > best:
+            front.append(r)
+            best = r["accuracy_pct"]
+    return front

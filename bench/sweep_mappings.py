@@ -1,0 +1,300 @@
+"""How low can the DRAM holding an SNN's weights go, and how should the weights be laid out?
+
+``python -m bench.sweep_mappings`` trains (or loads from the cache) a Diehl & Cook spiking
+network on the embedded MNIST subset, takes the DRAM weight-access stream of its inference, and
+sweeps placement policy x supply voltage on DDR3L-1600K: DRAM cycles, row-buffer hit rate,
+read latency and energy per inference from the cycle-level DRAM model, and accuracy with the
+bit errors of the reduced voltage injected into the stored weights at their DRAM locations.
+It prints one table, names the lowest-energy configuration that meets the accuracy target, and
+writes the table as CSV and JSON (and, with --plot, a Pareto chart) into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from bench._sweep_errors import UsageError
+from traces.cli import Parser, nonnegative_int, positive_int
+
+DEFAULT_SPEC = "DDR3L-1600K"
+DEFAULT_VDDS = (1.35, 1.30, 1.25, 1.20, 1.15, 1.10, 1.075, 1.05, 1.025)
+DEFAULT_POLICIES = ("linear", "drmap", "sparkxd", "random")
+PROG = "python -m bench.sweep_mappings"
+
+EPILOG = f"""\
+what the table shows (one row per policy and VDD; energy is per inference = per test image):
+  BER            device bit-error rate at that VDD (measured Voltron data, --vendor); "BER used"
+                 = mean BER of the DRAM regions that actually hold weights (lower for sparkxd)
+  row hit rate   fraction of requests served from an open row (row buffer / subarray buffer)
+  energy         DRAM energy per inference (uJ) = ACT+PRE + RD + background + refresh
+  saving         vs the baseline (linear placement, nominal VDD, fp32 weights), computed in the
+                 same run even when --format is q16/q8
+  accuracy loss  percentage points below the error-free fp32 accuracy on the same images
+The closing line names the lowest-energy row whose accuracy loss is <= --target-loss.
+
+placement policies (--policies; add your own with mapping.policies.register_policy):
+  linear   weights stored contiguously from address 0 (baseline, default address mapping)
+  drmap    DRMap (DAC'20): fill a row, then other banks, then other subarrays, ranks, channels
+  sparkxd  SparkXD (DAC'21): DRMap order over only the subarrays whose BER <= tolerable BER
+  random   each 64-byte block in a random place (seeded worst case)
+
+model (documented choices):
+  * the DRAM sees the weight reads of inference over --dram-images test images (dataflow
+    --dataflow, see snn.access); requests are offered back to back (--arrival saturation) so
+    cycles and background energy measure the memory work, not the SNN's idle time;
+  * the controller is FR-FCFS, open page, SALP-MASA (--salp masa; DRMap and SparkXD assume
+    subarray-level parallelism; --salp none models a commodity controller);
+  * bit errors: per-subarray BERs of one device (seed --seed) scaled to the Voltron BER of the
+    VDD; fault maps from --seeds seeds; a decoded weight outside [0, w_max] is certainly
+    corrupted and is dropped (--guard zero; most weights are far below w_max, so zero is a
+    closer guess than clamping to w_max: measured for N=400 fp32 at BER 1e-4, 74.7% vs 72.7%);
+  * accuracy on --images test images (a seeded sample), the same input spikes everywhere.
+  * the network is cached in --cache-dir (default $SPARKXD_CACHE or ~/.cache/sparkxd), keyed by
+    every training input (parameters, data, epochs, seed, snn source): change one -> retrain.
+
+custom traces (--trace FILE, any format of python -m traces; bad file -> "file:line: reason"):
+  physical request trace: compares address mappings x schedulers x page policies (no accuracy)
+  logical weight-access trace: compares the placement policies on that stream (no accuracy)
+
+examples:
+  {PROG}                                   # the default sweep (~2-3 min on 2 cores)
+  {PROG} --format q8 --plot                # 8-bit weights, Pareto chart in ./sparkxd_out
+  {PROG} --neurons 400 --images 1000 --seeds 5 --out big_run
+  {PROG} --policies linear,sparkxd --vdd 1.35,1.2,1.15,1.125,1.1 --vendor A
+  {PROG} --trace traces/samples/mixed_2000.trace
+  {PROG} --trace traces/samples/logical_small.txt --policies drmap,random
+  {PROG} --jobs 2 --resume                 # parallel, continue an interrupted sweep
+Outputs (atomic writes; same --seed -> identical bytes): OUT/sweep.csv, OUT/sweep.json,
+OUT/pareto.png (--plot); trace mode: OUT/trace_sweep.csv, OUT/trace_sweep.json.
+Exit status: 0 ok, 2 bad option or input file (nothing written), 1 failure while running."""
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        out = [float(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad list of numbers {text!r} (e.g. 1.35,1.2,1.05)") from None
+    if not out:
+        raise argparse.ArgumentTypeError("empty list")
+    return out
+
+
+def _name_list(text: str) -> list[str]:
+    out = [t.strip() for t in text.split(",") if t.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError("empty list")
+    return out
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"bad value {text!r} (expected a number >= 0)")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0], epilog=EPILOG,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("device and sweep")
+    g.add_argument("--spec", default=DEFAULT_SPEC,
+                   help="bundled DRAM spec name or .toml path (default %(default)s)")
+    g.add_argument("--vdd", type=_float_list, default=None, metavar="V1,V2,...",
+                   help="supply voltages in volts (default " + ",".join(map(str, DEFAULT_VDDS))
+                   + "; physical --trace: the nominal VDD)")
+    g.add_argument("--policies", type=_name_list, default=list(DEFAULT_POLICIES), metavar="P1,P2,...",
+                   help="placement policies (default " + ",".join(DEFAULT_POLICIES) + ")")
+    g.add_argument("--mapping", default="RoBaRaCoCh", metavar="SCHEME",
+                   help="address mapping of the physical addresses (default %(default)s)")
+    g.add_argument("--salp", default="masa", choices=("none", "masa"),
+                   help="subarray-level parallelism (default masa)")
+    g.add_argument("--scheduler", default="frfcfs", help="fcfs | frfcfs | frfcfs_cap (default %(default)s)")
+    g.add_argument("--page-policy", default="open", help="open | closed (default %(default)s)")
+    g.add_argument("--arrival", default="saturation", choices=("saturation", "timed"),
+                   help="saturation: requests back to back (default); timed: at the stream's time_ns")
+    g.add_argument("--engine", default="auto", choices=("auto", "fast", "simpy"),
+                   help="DRAM engine: auto = numba 'fast' if importable, else 'simpy'")
+    n = p.add_argument_group("network and errors")
+    n.add_argument("--neurons", type=positive_int, default=100,
+                   help="excitatory neurons (default %(default)s)")
+    n.add_argument("--format", default="fp32", help="weight storage: fp32 | q16 | q8 (default %(default)s)")
+    n.add_argument("--dataflow", default="event", help="event | timestep | dense (default %(default)s)")
+    n.add_argument("--train-images", type=positive_int, default=4000,
+                   help="training images (default all 4000)")
+    n.add_argument("--epochs", type=positive_int, default=1, help="training epochs (default %(default)s)")
+    n.add_argument("--images", type=positive_int, default=1000,
+                   help="test images for accuracy (default all 1000)")
+    n.add_argument("--dram-images", type=positive_int, default=10,
+                   help="test images whose weight reads the DRAM model simulates (default %(default)s)")
+    n.add_argument("--error-model", default="uniform", help="uniform | bitline | wordline | data (or 0-3)")
+    n.add_argument("--vendor", default="B",
+                   help="BER-vs-VDD curve: Voltron vendor A | B | C | all or a DIMM (e.g. B2), or a vdd,ber "
+                        "CSV (default B, the only vendor measured down to 1.025 V; A, C, all: >= 1.10 V)")
+    n.add_argument("--guard", default="zero",
+                   help="read guard for decoded weights out of [0, w_max]: zero (default) | clamp | none")
+    n.add_argument("--target-loss", type=_nonneg_float, default=1.0,
+                   help="accuracy loss allowed, percentage points (default %(default)s)")
+    n.add_argument("--tolerable-ber", type=_nonneg_float, default=None,
+                   help="BER sparkxd may use (default: measured from the network's tolerance curve; "
+                        "with a logical --trace: 1e-6)")
+    n.add_argument("--seeds", type=positive_int, default=3,
+                   help="fault-map seeds averaged per point (default %(default)s)")
+    r = p.add_argument_group("run")
+    r.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="master seed: network, images, device, faults (default 0)")
+    r.add_argument("--trace", metavar="FILE", help="sweep a custom trace instead of the network (see below)")
+    r.add_argument("--out", default="sparkxd_out", help="output directory (default ./%(default)s)")
+    r.add_argument("--plot", action="store_true", help="also write a PNG Pareto chart (energy vs accuracy)")
+    r.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    r.add_argument("--dask", metavar="ADDRESS",
+                   help="run the points on this dask.distributed scheduler (workers must see --cache-dir)")
+    r.add_argument("--resume", action="store_true",
+                   help="keep finished points in OUT/.resume and reuse them when rerun")
+    r.add_argument("--cache-dir", default=None,
+                   help="network/context cache (default $SPARKXD_CACHE or ~/.cache/sparkxd)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+# ----------------------------------------------------------------------------------------------
+# validation (everything that can be checked before work starts; nothing is written on failure)
+
+@dataclasses.dataclass
+class Plan:
+    args: argparse.Namespace
+    spec: object
+    curve: object
+    config: object
+    trace_kind: str | None = None     # None | "physical" | "logical"
+    trace: object = None
+    trace_meta: dict | None = None
+    trace_shape: tuple | None = None  # logical trace: weight-matrix shape
+    trace_format: str | None = None   # logical trace: storage format (word size)
+
+
+def validate(args) -> Plan:
+    from dramsim.address import AddressMapper
+    from dramsim.config import ControllerConfig
+    from dramsim.errors import BerError, parse_model
+    from dramsim.errors.ber_vdd import curve_by_name_or_path
+    from dramsim.spec import SpecError, load_spec
+    from dramsim.vdd import VddError, spec_at_vdd
+    from mapping.guard import check_guard
+    from mapping.policies import get_policy
+    from snn.access import DATAFLOWS
+    from snn.formats import get_format
+
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        AddressMapper(spec, args.mapping)
+        config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp)
+        for v in args.vdd:
+            spec_at_vdd(spec, v)
+        spec_at_vdd(spec, spec.vdd_nominal)
+        for name in args.policies:
+            get_policy(name)
+        get_format(args.format)
+        parse_model(args.error_model)
+        check_guard(args.guard)
+        if args.dataflow not in DATAFLOWS:
+            raise ValueError(f"unknown dataflow {args.dataflow!r}; known: {', '.join(DATAFLOWS)}")
+    except (ValueError, VddError) as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        curve = curve_by_name_or_path(args.vendor)
+        for v in args.vdd:
+            curve.ber(v)
+    except (BerError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    if len(set(args.vdd)) != len(args.vdd) or len(set(args.policies)) != len(args.policies):
+        raise UsageError("--vdd and --policies must not repeat a value")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    if args.engine == "fast":
+        try:
+            import dramsim.engine_fast  # noqa: F401
+        except ImportError as exc:
+            raise UsageError(f"--engine fast: the numba engine cannot be imported ({exc})") from None
+    plan = Plan(args=args, spec=spec, curve=curve, config=config)
+    if args.trace:
+        _load_trace(plan)
+    return plan
+
+
+def _load_trace(plan: Plan) -> None:
+    """Read --trace fully now so a bad file fails before any output (TraceError -> exit 2)."""
+    from traces import TraceError, is_logical_trace, read_logical, read_trace
+    path = plan.args.trace
+    try:
+        if is_logical_trace(path):
+            plan.trace, plan.trace_meta = read_logical(path)
+            plan.trace_kind = "logical"
+        else:
+            plan.trace = read_trace(path)
+            plan.trace_kind = "physical"
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{path}:0: cannot read ({exc.strerror or exc})") from None
+    if plan.trace_kind == "logical":
+        from bench._sweep_trace import prepare_logical
+        plan.trace, plan.trace_shape, plan.trace_format = prepare_logical(
+            path, plan.trace, plan.trace_meta or {}, plan.args.format)
+    if plan.trace_kind == "physical":
+        from dramsim.address import AddressError, AddressMapper
+        try:
+            AddressMapper(plan.spec, plan.args.mapping).decode(plan.trace["addr"])
+        except AddressError as exc:
+            raise UsageError(f"{path}:0: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage error (one line printed, status 2) or --help (status 0)
+        return int(exc.code or 0)
+    args.vdd_given = args.vdd is not None
+    if args.vdd is None:
+        args.vdd = list(DEFAULT_VDDS)
+    t0 = time.perf_counter()
+    try:
+        plan = validate(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    from bench.runner import RunnerError
+    try:
+        if plan.trace_kind == "physical":
+            from bench._sweep_trace import run_physical_trace
+            run_physical_trace(plan)
+        elif plan.trace_kind == "logical":
+            from bench._sweep_trace import run_logical_trace
+            run_logical_trace(plan)
+        else:
+            from bench._sweep_main import run_network_sweep
+            run_network_sweep(plan)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except RunnerError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2 if "cannot reach dask" in str(exc) else 1
+    print(f"wall time {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
