@@ -73,29 +73,10 @@ def eval_sample(x_test, y_test, n: int, seed: int):
     return np.ascontiguousarray(x_test[idx]), np.ascontiguousarray(y_test[idx])
 
 
-def row_relative(stream: np.ndarray, n_cols: int) -> np.ndarray:
-    """The stream with ``first_word`` counted within its row (traces/records.py contract).
-
-    snn.access writes the flat word index (``row * n_cols``) in ``first_word``; a stream whose
-    every access lies inside its row already is returned unchanged.
-    """
-    fw = stream["first_word"].astype(np.int64)
-    rows = stream["row"].astype(np.int64)
-    if np.all(fw + stream["n_words"] <= n_cols):
-        return stream
-    flat_start = rows * n_cols
-    if np.all((fw >= flat_start) & (fw - flat_start + stream["n_words"] <= n_cols)):
-        out = stream.copy()
-        out["first_word"] = fw - flat_start
-        return out
-    raise ValueError(f"access stream does not fit a weight matrix with {n_cols} words per row")
-
-
 def access_stream(model, images, dataflow: str, seed: int, word_bits: int) -> np.ndarray:
-    """Weight reads of inference over ``images`` in the contract form (row-relative words)."""
+    """Weight reads of inference over ``images`` (traces.records.LOGICAL_ACCESS_DTYPE)."""
     from snn.access import weight_access_stream
-    s = weight_access_stream(model, images, dataflow=dataflow, seed=seed, word_bits=word_bits)
-    return row_relative(s, model.weights.shape[1])
+    return weight_access_stream(model, images, dataflow=dataflow, seed=seed, word_bits=word_bits)
 
 
 def tolerable_ber(model, x, y, fmt: str, *, target_acc: float, seeds, error_model, guard: str, spec,

@@ -19,7 +19,7 @@ from bench._sweep_context import save_context
 from bench._sweep_dram import simulate_metrics
 from bench._sweep_errors import UsageError
 from bench._sweep_main import finish_rows, write_outputs
-from bench._sweep_network import cache_dir, row_relative
+from bench._sweep_network import cache_dir
 from bench._sweep_output import COLUMNS, TRACE_COLUMNS, render_table
 from bench._sweep_point import run_point
 
@@ -80,7 +80,7 @@ def run_physical_trace(plan) -> None:
 
 
 def prepare_logical(path: str, stream: np.ndarray, meta: dict, fmt: str):
-    """(row-relative stream, weight-matrix shape, format name) of a logical trace.
+    """(stream, weight-matrix shape, format name) of a logical trace.
 
     Shape from the metadata keys n_inputs/n_neurons when present (as snn.access writes them),
     else the smallest matrix holding every access; the word size from ``word_bits`` when
@@ -90,7 +90,11 @@ def prepare_logical(path: str, stream: np.ndarray, meta: dict, fmt: str):
     try:
         if "n_inputs" in meta and "n_neurons" in meta:
             shape = (int(meta["n_inputs"]), int(meta["n_neurons"]))
-            stream = row_relative(stream, shape[1])
+            beyond = stream["first_word"] + stream["n_words"] > shape[1]
+            if beyond.any():
+                i = int(np.argmax(beyond))
+                raise ValueError(f"access {i} reads past the {shape[1]} words of a row "
+                                 "(first_word counts within the row)")
             if int(stream["row"].max()) >= shape[0]:
                 raise ValueError(f"row {int(stream['row'].max())} outside the {shape[0]} rows "
                                  "of the metadata")

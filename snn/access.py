@@ -2,9 +2,10 @@
 
 The weight matrix is stored input-major (row ``i`` = the ``N`` weights from input ``i`` to all
 neurons), so a *row read* of input ``i`` is the ``N`` consecutive words starting at word
-``i * N``.  Each record (``ACCESS_DTYPE``, identical to traces.records.LOGICAL_ACCESS_DTYPE)
-says: at ``time_ns`` read ``n_words`` words from ``first_word`` (row ``row``) while processing
-image ``image`` (index into the images given).
+``i * N`` of the flattened matrix.  Each record (``ACCESS_DTYPE``, identical to
+traces.records.LOGICAL_ACCESS_DTYPE) says: at ``time_ns`` read ``n_words`` words of weight row
+``row`` starting at word ``first_word`` *within that row* (0 for a whole-row read) while
+processing image ``image`` (index into the images given).
 
 Dataflows
 ---------
@@ -139,7 +140,7 @@ def weight_access_stream(model, images, *, dataflow: str = "event", seed: int = 
     out = np.empty(row.size, dtype=ACCESS_DTYPE)
     out["time_ns"] = np.floor(cycles * (1000.0 / clock_mhz)).astype(np.int64)
     out["row"] = row
-    out["first_word"] = row * n
+    out["first_word"] = 0          # whole-row reads start at the row's first word
     out["n_words"] = n
     out["image"] = image
     return out

@@ -38,7 +38,7 @@ def test_event_reads_one_row_per_input_spike(model, images):
     assert s["n_words"].sum() == N * img.size
     np.testing.assert_array_equal(s["row"], inp)
     np.testing.assert_array_equal(s["image"], img)
-    np.testing.assert_array_equal(s["first_word"], inp.astype(np.int64) * N)
+    assert np.all(s["first_word"] == 0)   # whole rows, counted within the row
     assert np.all(s["n_words"] == N)
 
 
@@ -67,7 +67,7 @@ def test_dense_reads_the_whole_matrix_once_per_image(model, images):
     for b in range(len(images)):
         mine = s[s["image"] == b]
         assert mine["row"].tolist() == list(range(n_in))
-        np.testing.assert_array_equal(mine["first_word"], np.arange(n_in) * N)
+        assert np.all(mine["first_word"] == 0)
     assert s["image"].tolist() == sorted(s["image"].tolist())
 
 

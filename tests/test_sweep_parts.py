@@ -1,30 +1,12 @@
-"""Pieces of the sweep: stream normalisation, row bookkeeping, Pareto front, atomic files."""
+"""Pieces of the sweep: row bookkeeping, Pareto front, atomic files."""
 import json
 
 import numpy as np
 import pytest
 
 from bench._sweep_main import best_row, closing_line
-from bench._sweep_network import eval_sample, row_relative
+from bench._sweep_network import eval_sample
 from bench._sweep_output import atomic_write, pareto_front, render_table, to_csv, to_json
-from traces.records import LOGICAL_ACCESS_DTYPE
-
-
-def _stream(rows, first, n):
-    s = np.zeros(len(rows), dtype=LOGICAL_ACCESS_DTYPE)
-    s["row"], s["first_word"], s["n_words"] = rows, first, n
-    return s
-
-
-def test_row_relative_converts_flat_word_indices():
-    flat = _stream([0, 3, 2], [0, 300, 210], [100, 100, 50])
-    rel = row_relative(flat, 100)
-    assert list(rel["first_word"]) == [0, 0, 10]
-    assert list(flat["first_word"]) == [0, 300, 210]          # input untouched
-    already = _stream([0, 3], [0, 20], [100, 80])
-    assert row_relative(already, 100) is already
-    with pytest.raises(ValueError, match="100 words per row"):
-        row_relative(_stream([1], [150], [100]), 100)
 
 
 def test_eval_sample_is_seeded_and_stratified_input_safe():

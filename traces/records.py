@@ -3,8 +3,9 @@
 * A *physical* trace is a stream of memory requests: byte address, read/write and an optional
   arrival cycle (-1 = none: the request is offered as soon as the memory system accepts it).
 * A *logical* trace is the SNN's weight-access stream before placement: at ``time_ns`` the
-  accelerator reads ``n_words`` consecutive weight words starting at word index ``first_word``
-  of weight-matrix row ``row`` (an input neuron), while processing test image ``image``.
+  accelerator reads ``n_words`` consecutive weight words of weight-matrix row ``row`` (an input
+  neuron), starting at word ``first_word`` counted *within that row* (0 for a whole-row read),
+  while processing test image ``image``.
   ``snn`` emits arrays with exactly these fields (it imports nothing of ours, so it declares
   the same layout itself; a test checks the two stay equal).
 """
