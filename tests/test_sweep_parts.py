@@ -2,7 +2,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from bench._sweep_main import best_row, closing_line
 from bench._sweep_network import eval_sample
