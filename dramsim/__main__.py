@@ -1,0 +1,290 @@
+"""``python -m dramsim``: simulate a request trace on a DRAM device and print its statistics.
+
+Every input is validated before anything runs or is written: a bad input prints one line --
+``file:line: reason`` for a problem inside a file, ``--option: reason`` for a bad option -- and
+exits with status 2 without writing any output. Outputs are written atomically (temporary file,
+then rename) and never over the trace itself.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+from dramsim.config import PAGE_POLICIES, SALP_MODES, SCHEDULERS, ControllerConfig
+from dramsim.simulate import ENGINES
+
+DEFAULT_SPEC = "DDR3L-1600K"
+DEFAULT_MAPPING = "RoBaRaCoCh"
+
+EPILOG = """\
+examples:
+  python -m dramsim --spec DDR3L-1600K --trace traces/samples/random_500.ramulator
+  python -m dramsim --spec DDR4-2400R --trace run.trace --scheduler fcfs --page-policy closed
+  python -m dramsim --spec DDR3L-1600K --trace run.trace --vdd 1.25 --json stats.json --csv stats.csv
+  python -m dramsim --spec my_device.toml --trace run.npy --channels 2 --ranks 2 --salp masa \\
+      --command-log run.commands.csv
+
+Trace formats (auto-detected, or --format): native '[cycle] addr R|W', ramulator '0xADDR R|W',
+dramsim3 '0xADDR READ|WRITE cycle', ramulator2 'LD|ST addr', npy/npz (REQUEST_DTYPE); text
+formats may be gzipped. Requests with an arrival cycle are offered no earlier than it; without
+one they are offered as fast as the controller accepts them (saturation).
+
+The controller follows docs/controller.md (Ramulator 2-like FR-FCFS, write-drain watermarks,
+read-after-write forwarding, all-bank refresh). Energy is a DRAMPower-style current model and
+counts ALL devices of a rank (devices_per_rank x the per-device datasheet current).
+--json holds every statistic, nested by channel, rank, bank and subarray; --csv the same as
+scope,metric,value rows; --command-log every DRAM command as CSV, plus one DRAMPower command
+trace (cycle,CMD,bank) per rank next to it (<name>.ch<C>.rank<R>.drampower).
+exit status: 0 ok, 2 bad input (nothing written).
+"""
+
+
+class InputError(Exception):
+    """A bad input; ``str()`` is the one line to print."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one ``--option: reason`` line and exit status 2."""
+
+    def error(self, message):
+        if message.startswith("argument "):
+            opt, _, reason = message[len("argument "):].partition(": ")
+            message = f"{opt.split('/')[-1]}: {reason}"
+        elif message.startswith("the following arguments are required: "):
+            message = f"{message.split(': ', 1)[1]}: required (see --help)"
+        self.exit(2, f"{message}\n")
+
+
+def _power_of_two(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive power of two, got {text!r}") from None
+    if value < 1 or value & (value - 1):
+        raise argparse.ArgumentTypeError(f"expected a positive power of two, got {text!r}")
+    return value
+
+
+def _volts(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a voltage > 0 (volts), got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from traces.cli import positive_int
+    from traces.formats import FORMATS
+    p = _Parser(prog="python -m dramsim",
+                description="Cycle-level DRAM simulation of a request trace: row-buffer statistics, "
+                            "latency, bandwidth, queue occupancy and energy.",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--spec", default=DEFAULT_SPEC,
+                   help=f"bundled device name (DDR3-1600K, DDR3L-1600K, DDR4-2400R) or a spec .toml "
+                        f"file (default {DEFAULT_SPEC})")
+    p.add_argument("--trace", required=True, metavar="FILE", help="request trace to simulate")
+    p.add_argument("--format", choices=FORMATS, help="trace format (default: detect)")
+    p.add_argument("--engine", choices=ENGINES, default="simpy",
+                   help="simpy: the readable reference engine; fast: the numba engine (identical "
+                        "results) (default simpy)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default="frfcfs", help="default frfcfs")
+    p.add_argument("--page-policy", choices=PAGE_POLICIES, default="open",
+                   help="open: keep rows open; closed: auto-precharge (RDA/WRA) (default open)")
+    p.add_argument("--mapping", default=DEFAULT_MAPPING, metavar="SCHEME",
+                   help=f"address mapping, fields from the most significant bit: Ro Ba Bg Ra Co Ch "
+                        f"(default {DEFAULT_MAPPING})")
+    p.add_argument("--salp", choices=SALP_MODES, default="none",
+                   help="masa: subarray-level parallelism, one open row per subarray (default none)")
+    p.add_argument("--vdd", type=_volts, metavar="V",
+                   help="supply voltage (default: the spec's nominal); slower core timings and lower "
+                        "currents from the spec's VDD table")
+    p.add_argument("--channels", type=_power_of_two, metavar="N", help="override the spec's channels")
+    p.add_argument("--ranks", type=_power_of_two, metavar="N", help="override the spec's ranks per channel")
+    p.add_argument("--read-queue", type=positive_int, default=32, metavar="N", help="default 32")
+    p.add_argument("--write-queue", type=positive_int, default=32, metavar="N", help="default 32")
+    p.add_argument("--no-refresh", action="store_true", help="disable refresh")
+    p.add_argument("--json", metavar="OUT", help="write every statistic as JSON")
+    p.add_argument("--csv", metavar="OUT", help="write every statistic as scope,metric,value CSV")
+    p.add_argument("--command-log", metavar="OUT",
+                   help="write the issued DRAM commands as CSV (and DRAMPower traces per rank)")
+    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# Validation (everything that can fail on bad input happens before any output is written)
+# ------------------------------------------------------------------------------------------
+
+def _load_spec(args):
+    from dramsim.spec import SpecError, load_spec
+    try:
+        spec = load_spec(args.spec, channels=args.channels, ranks=args.ranks)
+    except SpecError as exc:
+        raise InputError(str(exc) if Path(args.spec).is_file() else f"--spec: {exc}") from None
+    if args.vdd is not None:
+        from dramsim.vdd import VddError, spec_at_vdd
+        try:
+            spec = spec_at_vdd(spec, args.vdd)
+        except VddError as exc:
+            raise InputError(f"--vdd: {exc}") from None
+    return spec
+
+
+def _request_line(path: str, index: int) -> int:
+    """1-based line of the ``index``-th request of a text trace (0 for binary formats)."""
+    from traces.formats import resolve_format
+    from traces.sources import open_binary
+    if resolve_format(path, None) in ("npy", "npz"):
+        return 0
+    seen = -1
+    with open_binary(path) as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if line.split(b"#", 1)[0].strip():
+                seen += 1
+                if seen == index:
+                    return line_no
+    return 0
+
+
+def _load_trace(args, spec):
+    from dramsim.address import AddressError, AddressMapper, parse_scheme
+    from traces import TraceError, read_trace
+    try:
+        parse_scheme(args.mapping)
+    except ValueError as exc:
+        raise InputError(f"--mapping: {exc}") from None
+    try:
+        records = read_trace(args.trace, format=args.format)
+    except TraceError as exc:
+        raise InputError(str(exc)) from None
+    mapper = AddressMapper(spec, args.mapping)
+    try:
+        return records, mapper.decode_records(records)
+    except AddressError as exc:
+        text = str(exc)
+        index = int(text.split(":")[0].split()[-1]) if text.startswith("request ") else -1
+        line = _request_line(args.trace, index) if index >= 0 else 0
+        raise InputError(f"{args.trace}:{line}: {text}") from None
+
+
+def _outputs(args) -> dict[str, Path]:
+    """Output paths by option, checked: distinct, not the trace, in an existing directory."""
+    outs = {opt: Path(v) for opt, v in (("--json", args.json), ("--csv", args.csv),
+                                        ("--command-log", args.command_log)) if v}
+    trace = Path(args.trace).resolve()
+    seen = {}
+    for opt, path in outs.items():
+        if path.resolve() == trace:
+            raise InputError(f"{opt}: {path} is the input trace; refusing to overwrite it")
+        if path.resolve() in seen:
+            raise InputError(f"{opt}: {path} is also the {seen[path.resolve()]} output")
+        seen[path.resolve()] = opt
+        parent = path.resolve().parent
+        if not parent.is_dir():
+            raise InputError(f"{opt}: directory {parent} does not exist")
+        if path.is_dir():
+            raise InputError(f"{opt}: {path} is a directory")
+        if not os.access(parent, os.W_OK):
+            raise InputError(f"{opt}: directory {parent} is not writable")
+    return outs
+
+
+def drampower_paths(log_path: Path, spec) -> dict[tuple[int, int], Path]:
+    """The DRAMPower trace written next to a command log, per (channel, rank)."""
+    return {(ch, rk): log_path.with_name(f"{log_path.name}.ch{ch}.rank{rk}.drampower")
+            for ch in range(spec.org.channels) for rk in range(spec.org.ranks)}
+
+
+# ------------------------------------------------------------------------------------------
+# Output
+# ------------------------------------------------------------------------------------------
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def table_rows(summary: dict) -> list[list]:
+    """The printed table: totals (and per channel when there are several)."""
+    from dramsim.stats import summary_rows
+    rows = summary_rows(summary)
+    several = len(summary["channels"]) > 1
+    return [[scope, metric, _fmt(v)] for scope, metric, v in rows if several or scope == "total"]
+
+
+def json_bytes(summary: dict, args, n_requests: int) -> bytes:
+    doc = {"input": {"trace": args.trace, "format": args.format, "mapping": args.mapping,
+                     "requests_in_trace": n_requests}, **summary}
+    return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+def csv_text(summary: dict) -> str:
+    from dramsim.stats import summary_rows
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["scope", "metric", "value"])
+    for scope, metric, value in summary_rows(summary):
+        w.writerow([scope, metric, "" if value is None else value])
+    return buf.getvalue()
+
+
+def _write(path: Path, data: bytes) -> None:
+    from traces.atomic import atomic_output
+    with atomic_output(path, "wb") as fh:
+        fh.write(data)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        outs = _outputs(args)
+        spec = _load_spec(args)
+        config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp,
+                                  read_queue=args.read_queue, write_queue=args.write_queue,
+                                  refresh=not args.no_refresh)
+        from dramsim.simulate import EngineUnavailable, load_engine, simulate
+        try:
+            load_engine(args.engine)
+        except EngineUnavailable as exc:
+            raise InputError(f"--engine: {exc}") from None
+        records, decoded = _load_trace(args, spec)
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    result = simulate(spec, decoded, config, engine=args.engine, mapping=args.mapping,
+                      command_log="--command-log" in outs, progress=sys.stderr.isatty())
+    summary = result.summary
+    if "--json" in outs:
+        _write(outs["--json"], json_bytes(summary, args, len(records)))
+    if "--csv" in outs:
+        _write(outs["--csv"], csv_text(summary).encode())
+    if "--command-log" in outs:
+        from dramsim.checker import write_command_log_csv, write_drampower_trace
+        write_command_log_csv(outs["--command-log"], result.command_log)
+        for (ch, rk), path in drampower_paths(outs["--command-log"], spec).items():
+            write_drampower_trace(path, result.command_log, spec, channel=ch, rank=rk)
+    if not args.quiet:
+        from tabulate import tabulate
+        org = spec.org
+        n = len(decoded)
+        rate = f"{n / result.wall_s:,.0f} req/s" if result.wall_s > 0 else "-"
+        print(f"{spec.name} at {spec.vdd:g} V, {org.channels} channel(s) x {org.ranks} rank(s), "
+              f"{config.scheduler}/{config.page_policy}/salp {config.salp}, mapping {args.mapping}, "
+              f"{args.engine} engine: {n:,} requests in {result.wall_s:.2f} s ({rate})")
+        print(tabulate(table_rows(summary), headers=["scope", "metric", "value"], disable_numparse=True))
+        print(f"energy counts all {org.devices_per_rank} devices of each rank "
+              f"(devices_per_rank x per-device current).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
