@@ -40,3 +40,19 @@ def test_model_new_initialisation():
     with pytest.raises(ValueError, match="shape"):
         Model(params=NetworkParams(n_neurons=3), weights=np.zeros((784, 2)), theta=np.zeros(3),
               labels=np.zeros(3))
+
+
+def test_theta_time_constant_rule():
+    """Original 1e7 ms for N >= 400, scaled by N / 400 below; an explicit value wins."""
+    assert NetworkParams(n_neurons=400).theta_tau_ms == 1e7
+    assert NetworkParams(n_neurons=1600).theta_tau_ms == 1e7
+    assert NetworkParams(n_neurons=100).theta_tau_ms == 2.5e6
+    assert NetworkParams(n_neurons=100, tau_theta_ms=1e7).theta_tau_ms == 1e7
+    p = NetworkParams(n_neurons=100)
+    assert p.theta_decay_per_presentation == pytest.approx(np.exp(-500.0 / 2.5e6), rel=1e-15)
+    for q in (p, NetworkParams(n_neurons=100, tau_theta_ms=3e6)):
+        assert NetworkParams.from_dict(q.to_dict()) == q
+    with pytest.raises(ValueError, match="tau_theta"):
+        NetworkParams(tau_theta_ms=0.1)
+    with pytest.raises(TypeError, match="tau_theta"):
+        NetworkParams(tau_theta_ms="1e7")
