@@ -107,7 +107,8 @@ def run_network_sweep(plan) -> None:
     data = load_default_split()
     params = replace(NetworkParams(), n_neurons=args.neurons)
     n_train = min(args.train_images, len(data.x_train))
-    model, model_path = get_model(params, data.x_train[:n_train], data.y_train[:n_train], epochs=args.epochs,
+    x_train, y_train = data.shuffled_train(args.seed, n_train)
+    model, model_path = get_model(params, x_train, y_train, epochs=args.epochs,
                                   seed=args.seed, cache=cdir, progress=progress, log=_log)
     x_eval, y_eval = eval_sample(data.x_test, data.y_test, args.images, args.seed)
     n_dram = min(args.dram_images, len(x_eval))

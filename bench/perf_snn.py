@@ -87,8 +87,7 @@ def measure_size(n_neurons: int, *, epochs: int, seed: int, train_images: int | 
 
     rss_start = _peak_rss_mb()
     ds = load_default_split()
-    order = np.random.default_rng(seed).permutation(len(ds.x_train))[:train_images]
-    x_train, y_train = ds.x_train[order], ds.y_train[order]
+    x_train, y_train = ds.shuffled_train(seed, train_images)
     x_test, y_test = ds.x_test[:test_images], ds.y_test[:test_images]
     params = NetworkParams(n_neurons=n_neurons, dt_ms=dt_ms)
     model = Model.new(params, seed)

