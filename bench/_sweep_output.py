@@ -9,11 +9,11 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 from tabulate import tabulate
+
+from traces.atomic import atomic_output
 
 #: (key, terminal header, CSV/JSON number format) for every column of a placement sweep.
 COLUMNS = (
@@ -105,21 +105,11 @@ def _json_row(r: dict, columns) -> dict:
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
+    """Write ``data`` to ``path`` atomically (traces.atomic), creating parent directories."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_output(path, "wb") as fh:
+        fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
 
 
 def pareto_png(rows: list[dict], title: str) -> bytes:
