@@ -84,24 +84,28 @@ class _Latencies:
 
 
 class _Queue:
-    """A read or write queue: trace order, plus per unit its requests in order and by row.
+    """A read or write queue: per unit its requests in trace order and by row, and a count.
 
     ``units[u] = (ids, rows)``: ``ids`` the unit's requests in trace order, ``rows`` maps a row
     to its requests in trace order. FR-FCFS needs per unit only the oldest request, the oldest
     request of the open row and the oldest request of another row, all found at list heads.
     """
 
-    __slots__ = ("order", "units", "is_write", "capacity", "col_cmd")
+    __slots__ = ("n", "units", "is_write", "capacity", "col_cmd")
 
     def __init__(self, is_write: bool, capacity: int, col_cmd: int):
-        self.order: list[int] = []                 # request ids in arrival (= trace) order
+        self.n = 0                                 # requests in the queue
         self.units: dict[int, tuple[list[int], dict[int, list[int]]]] = {}
         self.is_write = is_write
         self.capacity = capacity
         self.col_cmd = col_cmd                     # RD/WR (open page) or RDA/WRA (closed page)
 
+    def oldest(self) -> int:
+        """The first request of the queue in arrival (= trace) order (FCFS)."""
+        return min(ids[0] for ids, _ in self.units.values())
+
     def add(self, q: int, u: int, row: int) -> None:
-        self.order.append(q)
+        self.n += 1
         entry = self.units.get(u)
         if entry is None:
             self.units[u] = ([q], {row: [q]})
@@ -115,11 +119,7 @@ class _Queue:
 
     def remove(self, q: int, u: int, row: int) -> None:
         """Remove ``q``, which is always the oldest request of its (unit, row)."""
-        order = self.order
-        if order[0] == q:
-            del order[0]
-        else:
-            order.remove(q)
+        self.n -= 1
         ids, rows = self.units[u]
         if len(ids) == 1:
             del self.units[u]
@@ -282,6 +282,7 @@ class _Channel:
         cnt = sim.cnt
         self.cnt = cnt
         self.latency_hist = cnt.read_latency_hist[ch]
+        self.logging = sim.logging
 
     # ------------------------------------------------------------------ process
     def process(self):
@@ -364,7 +365,7 @@ class _Channel:
         front = sim.front
         if front.waiting_for is self and wake > front.need:
             full = front.full_queue
-            if full is not None and len(full.order) >= full.capacity:
+            if full is not None and full.n >= full.capacity:
                 front.earliest, front.need = wake + 1, wake     # still full: stalled on
             else:
                 front.pump()
@@ -403,12 +404,13 @@ class _Channel:
             return NEVER
         rq = self.rq
         w = rq.is_write[q]
-        n_w, n_r = len(self.W.order), len(self.R.order)
-        mode = self._mode_for(n_w, n_r)
-        if mode != self._mode_for(n_w - w, n_r - (not w)):
-            return self._lower_x_bound(f)
-        if mode != w:                                           # its queue is not served now
-            return NEVER
+        n_w, n_r = self.W.n, self.R.n
+        if w or n_w or self.write_mode:                         # (a read never flips read mode
+            mode = self._mode_for(n_w, n_r)                     # while no write is queued)
+            if mode != self._mode_for(n_w - w, n_r - (not w)):
+                return self._lower_x_bound(f)
+            if mode != w:                                       # its queue is not served now
+                return NEVER
         X = self.W if w else self.R
         u = rq.unit[q]
         ids, rows = X.units[u]
@@ -456,22 +458,20 @@ class _Channel:
 
     def _unit_ready(self, X: _Queue, u: int) -> int:
         """Earliest cycle at which a candidate of unit ``u`` in queue ``X`` is ready."""
-        entry = X.units.get(u)
-        if entry is None:
+        if u not in X.units:
             return NEVER
-        rows = entry[1]
         o = self.open_row[u]
         g = self.unit_group[u]
         if o < 0:
             t, tg = self.u_act[u], self.g_act[g]
             return t if t > tg else tg
-        t = NEVER
-        hits = rows.get(o)
-        if hits is not None:
-            t, tg = (self.u_wr[u], self.g_wr[g]) if X.is_write else (self.u_rd[u], self.g_rd[g])
-            if tg > t:
-                t = tg
-        if len(rows) > (hits is not None) and self.u_pre[u] < t:
+        rows = X.units[u][1]
+        if o not in rows:                                       # only other rows: PRE
+            return self.u_pre[u]
+        t, tg = (self.u_wr[u], self.g_wr[g]) if X.is_write else (self.u_rd[u], self.g_rd[g])
+        if tg > t:
+            t = tg
+        if len(rows) > 1 and self.u_pre[u] < t:                 # and other rows too
             t = self.u_pre[u]
         return t
 
@@ -484,13 +484,15 @@ class _Channel:
         which nothing issues; ``x_bound`` keeps the part of it that concerns the served queue
         (a lower bound for its next ready candidate; <= the current cycle: unknown)."""
         t_active = NEVER
-        # 1. The active list first.
+        # 1. The active list first (while ``a_bound`` is in the future, nothing of A is ready).
         if self.A:
-            q, t = self._best_active(c)
-            if q >= 0:
-                self._issue_column(c, q, True)
-                return self._after_active_issue(q, c) if self.incremental else c + 1
-            t_active = t
+            if self.a_bound > c:
+                t_active = self.a_bound
+            else:
+                q, t_active = self._best_active(c)
+                if q >= 0:
+                    self._issue_column(c, q, True)
+                    return self._after_active_issue(q, c) if self.incremental else c + 1
         # 2. Refresh of the lowest pending rank blocks the queues.
         if self.n_refresh_pending:
             self.x_bound = -1
@@ -510,32 +512,31 @@ class _Channel:
             return t if t < t_active else t_active
         # 3. Write mode, then the selected queue.
         W, R = self.W, self.R
-        n_w = len(W.order)
+        n_w = W.n
         if not self.write_mode:
-            mode = self.write_mode = n_w > self.high_mark or (n_w > 0 and not R.order)
+            mode = self.write_mode = n_w > self.high_mark or (n_w > 0 and not R.n)
         else:
-            mode = self.write_mode = not (n_w == 0 or (n_w < self.low_mark and R.order))
+            mode = self.write_mode = not (n_w == 0 or (n_w < self.low_mark and R.n))
         X = W if mode else R
-        if not X.order:
+        if not X.n:
             self.x_bound = NEVER
             return t_active
         if self.x_bound > c and self.incremental:               # no candidate can be ready yet
             return self.x_bound if self.x_bound < t_active else t_active
         q, cmd, t_kind, ready = self._best_queued(X, c)
-        t, t_col, t_pre = t_kind
-        if t_col < t:
-            t = t_col
-        if t_pre < t:
-            t = t_pre
         if q < 0:
+            t = min(t_kind)
             self.x_bound = t if not ready else c
             return t if t < t_active else t_active
         # 4. Never close a unit that a request of A is waiting on.
         u = self.rq.unit[q]
         if cmd == ACT:
-            self._issue_act(c, q, X)
+            t_col = self._issue_act(c, q, X)                    # q now waits in A
+            if t_col < t_active:
+                t_active = t_col
         elif self.held_by[u] >= 0 and (cmd == PRE or cmd == RDA or cmd == WRA):
             self.x_bound = c                                    # ready, but blocked for now
+            t = min(t_kind)
             return t if t < t_active else t_active
         # 5. Issue.
         elif cmd == PRE:
@@ -545,18 +546,15 @@ class _Channel:
         if not self.incremental:
             return c + 1
         self.x_bound = x = self._after_issue(X, u, cmd, t_kind, ready, c)
-        if cmd == ACT:                                          # q now waits in A
-            _, t = self._ready(q)
-            if t < t_active:
-                t_active = t
         t = x if x < t_active else t_active
         return t if t > c else c + 1
 
     def _after_active_issue(self, q: int, c: int) -> int:
         """FR-FCFS, after the column command of ``q`` (from A) at ``c``: a lower bound for the
         next cycle a command may issue. The other requests of A are re-timed; the served
-        queue keeps ``x_bound`` except for the candidates of ``q``'s unit (no longer held;
-        closed after an RDA/WRA), which are re-timed too."""
+        queue keeps ``x_bound`` (ready cycles only grow, and being held by ``q`` never kept a
+        candidate out of it), except after an RDA/WRA: ``q``'s unit closed, so its requests
+        now wait for an ACT, a new candidate that is timed here."""
         if self.n_refresh_pending or self.x_bound <= c:
             return c + 1
         rq = self.rq
@@ -572,10 +570,11 @@ class _Channel:
             if t < t_next:
                 t_next = t
         self.a_bound = t_next
-        X = self.W if self.write_mode else self.R
-        t = self._unit_ready(X, self.rq.unit[q])
-        if t < self.x_bound:
-            self.x_bound = t
+        if self.closed_page:                                    # the unit closed: ACT candidates
+            X = self.W if self.write_mode else self.R
+            t = self._unit_ready(X, self.rq.unit[q])
+            if t < self.x_bound:
+                self.x_bound = t
         if self.x_bound < t_next:
             t_next = self.x_bound
         return t_next if t_next > c else c + 1
@@ -585,9 +584,7 @@ class _Channel:
         which a request of A may be ready). The next command of a request in A is always its
         column command (docs/controller.md, clarification 4). ``a_bound`` is a lower bound for
         the ready cycles of A (they only grow; an ACT lowers it for its request): while it is
-        in the future, A need not be looked at."""
-        if self.a_bound > c:
-            return -1, self.a_bound
+        in the future, A need not be looked at (the caller checks)."""
         A = self.A
         if self.fcfs:
             _, t = self._ready(A[0])
@@ -628,7 +625,7 @@ class _Channel:
         to another row (PRE). The answer is the oldest candidate that is ready.
         """
         if self.fcfs:
-            q = X.order[0]
+            q = X.oldest()
             cmd, t = self._ready(q)
             if t <= c:
                 return q, cmd, (NEVER, NEVER, NEVER), [(self.rq.unit[q], cmd)]
@@ -658,15 +655,14 @@ class _Channel:
                 elif t < t_act:
                     t_act = t
                 continue
-            hits = rows.get(o)
-            if hits is not None:                                # hit: column command
+            if o in rows:                                       # hit: column command
                 t = u_col[u]
                 tg = g_col[unit_group[u]]
                 if tg > t:
                     t = tg
                 if t <= c:
                     ready.append((u, col_cmd))
-                    q = hits[0]
+                    q = rows[o][0]
                     if q < best and not (cap and self.col_since_act[self.unit_bank[u]] >= cap):
                         best, best_cmd = q, col_cmd
                 elif t < t_col:
@@ -686,7 +682,7 @@ class _Channel:
         t_next = (t_act, t_col, t_pre)
         if best == _NO_REQUEST:
             if cap:                                             # fallback: first of X, timing only
-                q = X.order[0]
+                q = X.oldest()
                 cmd, t = self._ready(q)
                 if t <= c:
                     return q, cmd, t_next, ready
@@ -701,9 +697,9 @@ class _Channel:
         smallest bank-group value of that kind; those that were ready at ``c`` in other units
         are re-timed; unit ``u``'s candidates are new. A write-mode flip means another queue:
         look again at c + 1."""
-        if self._mode_for(len(self.W.order), len(self.R.order)) != X.is_write:
+        if cmd != PRE and self._mode_for(self.W.n, self.R.n) != X.is_write:   # (PRE: same lengths)
             return c + 1
-        t_act, t_col, t_pre = t_kind
+        t_act, t_col, t_next = t_kind
         g_col = self.g_wr if X.is_write else self.g_rd
         floor = self.g_act[0] if self.one_group else min(self.g_act)
         if t_act < floor:
@@ -711,7 +707,10 @@ class _Channel:
         floor = g_col[0] if self.one_group else min(g_col)
         if t_col < floor:
             t_col = floor
-        t_next = min(t_act, t_col, t_pre)
+        if t_act < t_next:
+            t_next = t_act
+        if t_col < t_next:
+            t_next = t_col
         ug = self.unit_group
         for u2, kind in ready:
             if u2 == u:
@@ -746,7 +745,8 @@ class _Channel:
         if self.rank_open_units[k] == 0:
             self.cnt.active_cycles[self.rank_flat[k]] += c - self.rank_open_since[k]
 
-    def _issue_act(self, c: int, q: int, X: _Queue) -> None:
+    def _issue_act(self, c: int, q: int, X: _Queue) -> int:
+        """ACT for ``q`` (which moves to A); returns the cycle its column command is ready."""
         rq, L, cnt = self.rq, self.L, self.cnt
         u, row = rq.unit[q], rq.row[q]
         k, g = self.unit_rank[u], self.unit_group[u]
@@ -790,13 +790,17 @@ class _Channel:
             A.append(q)
         else:
             bisect.insort(A, q)
-        t = max(c + L.nRCD, (self.g_wr if X.is_write else self.g_rd)[g])   # its column command
+        t = c + L.nRCD                                          # its column command is ready at t
+        tg = (self.g_wr if X.is_write else self.g_rd)[g]
+        if tg > t:
+            t = tg
         if t < self.a_bound:
             self.a_bound = t
         self.held_by[u] = q
         self.rank_active[k] += 1
-        if self.sim.logging:
+        if self.logging:
             self._log(c, rq.rank[q], rq.bankgroup[q], rq.bank[q], rq.subarray[q], row, -1, ACT, q)
+        return t
 
     def _issue_pre(self, c: int, q: int) -> None:
         rq, L, cnt = self.rq, self.L, self.cnt
@@ -811,7 +815,7 @@ class _Channel:
         if not rq.classified[q]:
             rq.classified[q] = 1
             cnt.row_conflicts[rq.flat_bank[q]] += 1
-        if self.sim.logging:
+        if self.logging:
             sa = rq.subarray[q] if self.units_per_bank > 1 else -1
             self._log(c, rq.rank[q], rq.bankgroup[q], rq.bank[q], sa, -1, -1, PRE, q)
 
@@ -892,7 +896,7 @@ class _Channel:
         self.occ_sum += self.occ_len * (c - self.occ_since)
         self.occ_since = c
         self.occ_len -= 1
-        if self.sim.logging:
+        if self.logging:
             self._log(c, rq.rank[q], rq.bankgroup[q], rq.bank[q], rq.subarray[q], rq.row[q],
                       rq.column[q], cmd, q)
         self.sim.request_done()
@@ -908,7 +912,7 @@ class _Channel:
         if self.r_ref[k] < t:
             self.r_ref[k] = t
         self.cnt.commands[self.rank_flat[k]][PREA] += 1
-        if self.sim.logging:
+        if self.logging:
             self._log(c, k, -1, -1, -1, -1, -1, PREA, -1)
 
     def _issue_ref(self, c: int, k: int) -> None:
@@ -921,7 +925,7 @@ class _Channel:
         self.refresh_pending[k] = False
         self.n_refresh_pending -= 1
         self.cnt.commands[self.rank_flat[k]][REF] += 1
-        if self.sim.logging:
+        if self.logging:
             self._log(c, k, -1, -1, -1, -1, -1, REF, -1)
 
     def _forget_write(self, q: int) -> None:
@@ -943,7 +947,7 @@ class _FrontEnd:
         self.earliest = 0          # first cycle at which it may be accepted (one per cycle)
         self.waiting_for = None    # channel whose end-of-cycle state the next decision needs...
         self.need = 0              # ...through this cycle (its horizon must reach it)
-        self.full_queue = None     # set when stalled on a full queue (nothing to do until it frees)
+        self.full_queue = None     # the full queue the next request waits on
 
     def process(self):
         """The simpy process: decide what can be decided at cycle 0; channels do the rest."""
@@ -982,9 +986,9 @@ class _FrontEnd:
                 sim.request_done(f)
                 continue
             if w:
-                room = len(ctl.W.order) + ctl.incoming_writes < ctl.W.capacity
+                room = ctl.W.n + ctl.incoming_writes < ctl.W.capacity
             else:
-                room = len(ctl.R.order) + ctl.incoming_reads < ctl.R.capacity
+                room = ctl.R.n + ctl.incoming_reads < ctl.R.capacity
             if room:
                 if w:
                     ctl.write_addrs[a] = ctl.write_addrs.get(a, 0) + 1
@@ -1007,8 +1011,9 @@ class _FrontEnd:
                 self.earliest = ctl.horizon + 2
                 self.waiting_for, self.need = ctl, ctl.horizon + 1
                 self.full_queue = ctl.W if w else ctl.R
-            else:
+            else:                                # full now; whether still at f-1, ctl will say
                 self.waiting_for, self.need = ctl, f - 1
+                self.full_queue = ctl.W if w else ctl.R
             break
 
 
@@ -1050,6 +1055,10 @@ class _Simulation:
         for ctl in self.channels:                # channels first: they must wait before pokes
             ctl.proc = env.process(ctl.process())
         env.process(self.front.process())
+        # A sentinel event after every real one: the controllers call env.peek() every cycle
+        # they handle, and simpy's peek raises and catches IndexError on an empty event queue
+        # (that cost ~7% of a one-channel run). It fires after the run and changes nothing.
+        env.timeout(NEVER * self.phases)
         if self.rq.n == 0:
             self.end_cycle = 0
         env.run()
