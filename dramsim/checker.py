@@ -582,6 +582,7 @@ def main(argv=None) -> int:
                     "and refresh rules of docs/controller.md. Prints every violation; exit 1 if any, 2 on "
                     "bad input.",
         epilog="examples:\n  python -m dramsim.checker run.log.csv --spec DDR3L-1600K\n"
+               "  python -m dramsim.checker low.log.csv --spec DDR3L-1600K --vdd 1.1   # a reduced-VDD run\n"
                "  python -m dramsim.checker run.log.csv --spec DDR4-2400R --channels 2 --trace req.csv "
                "--page-policy closed",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -597,11 +598,15 @@ def main(argv=None) -> int:
     p.add_argument("--page-policy", choices=("open", "closed"), default="open")
     p.add_argument("--salp", choices=("none", "masa"), default="none")
     p.add_argument("--no-refresh", action="store_true", help="the run had refresh disabled")
+    p.add_argument("--vdd", type=float, help="supply voltage of the run (its reduced-VDD timings; "
+                                            "default: the spec's nominal VDD)")
     p.add_argument("--max-print", type=int, default=50,
                    help="print at most this many violations (default 50)")
     a = p.parse_args(argv)
     try:
         spec = load_spec(a.spec, channels=a.channels, ranks=a.ranks)
+        if a.vdd is not None:
+            spec = spec.at_vdd(a.vdd)
         config = ControllerConfig(page_policy=a.page_policy, salp=a.salp, refresh=not a.no_refresh)
         log = read_command_log_csv(a.log)
         requests = None

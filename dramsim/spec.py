@@ -7,7 +7,10 @@ Timings are integers in clock cycles of ``tck_ns``; currents are per device in m
 from __future__ import annotations
 
 import math
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (declared in pyproject.toml)
+    import tomli as tomllib
 from dataclasses import dataclass, field, fields, replace  # noqa: F401 (replace re-exported)
 from pathlib import Path
 

@@ -252,3 +252,14 @@ def test_engine_log_is_legal_and_corruptions_are_caught(cfg, engine_name):
     assert check_log(log, spec, cfg, reqs, counters) == []
     for k in rng.choice(len(log), 10, replace=False):
         assert check_log(np.delete(log, k), spec, cfg, reqs, counters), f"deleting record {k} went unnoticed"
+
+
+def test_cli_checks_against_the_reduced_vdd_timings(tmp_path, capsys):
+    """The legal nominal-VDD log breaks the longer tRCD of 1.025 V; --vdd makes the checker see it."""
+    p = tmp_path / "log.csv"
+    write_command_log_csv(p, log_of(LEGAL))
+    assert main([str(p), "--spec", "DDR3L-1600K"]) == 0
+    capsys.readouterr()
+    assert main([str(p), "--spec", "DDR3L-1600K", "--vdd", "1.025"]) == 1
+    assert "nRCD" in capsys.readouterr().out
+    assert main([str(p), "--spec", "DDR3L-1600K", "--vdd", "0.5"]) == 2
