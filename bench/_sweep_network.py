@@ -24,7 +24,8 @@ def cache_dir(arg: str | None) -> Path:
     return Path(arg or os.environ.get("SPARKXD_CACHE") or Path.home() / ".cache" / "sparkxd").expanduser()
 
 
-def _snn_source_digest() -> str:
+def snn_source_digest() -> str:
+    """Digest of the snn sources that shape a trained model: a cached model dies with any edit."""
     import snn
     h = hashlib.sha256()
     root = Path(snn.__file__).parent
@@ -41,7 +42,7 @@ def model_key(params, x_train, y_train, epochs: int, seed: int) -> str:
     h.update(json.dumps({"epochs": int(epochs), "seed": int(seed), "n": int(len(x_train))}).encode())
     h.update(np.ascontiguousarray(x_train).tobytes())
     h.update(np.ascontiguousarray(y_train).tobytes())
-    h.update(_snn_source_digest().encode())
+    h.update(snn_source_digest().encode())
     return h.hexdigest()[:32]
 
 

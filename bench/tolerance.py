@@ -125,8 +125,9 @@ def load_data(a):
 
 
 def model_key(a, dataset: str, extra: dict | None = None) -> str:
+    from bench._sweep_network import snn_source_digest
     from snn.params import MODEL_VERSION, NetworkParams
-    desc = {"neurons": a.neurons, "epochs": a.epochs, "train_seed": a.train_seed, "n_train": a.n_train,
+    desc = {"snn_source": snn_source_digest(), "neurons": a.neurons, "epochs": a.epochs, "train_seed": a.train_seed, "n_train": a.n_train,
             "dataset": dataset, "params": NetworkParams(n_neurons=a.neurons).to_dict(),
             "version": MODEL_VERSION, **(extra or {})}
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
