@@ -92,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"file (default {DEFAULT_SPEC})")
     p.add_argument("--trace", required=True, metavar="FILE", help="request trace to simulate")
     p.add_argument("--format", choices=FORMATS, help="trace format (default: detect)")
-    p.add_argument("--engine", choices=ENGINES, default="simpy",
-                   help="simpy: the readable reference engine; fast: the numba engine (identical "
-                        "results) (default simpy)")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast: the numba engine (default); simpy: the readable reference engine; "
+                        "both give identical results (tests/test_engine_diff.py)")
     p.add_argument("--scheduler", choices=SCHEDULERS, default="frfcfs", help="default frfcfs")
     p.add_argument("--page-policy", choices=PAGE_POLICIES, default="open",
                    help="open: keep rows open; closed: auto-precharge (RDA/WRA) (default open)")

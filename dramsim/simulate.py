@@ -67,11 +67,11 @@ def decode(spec: DramSpec, requests, mapping: str = "RoBaRaCoCh") -> DecodedRequ
 
 
 def simulate(spec: DramSpec | str, requests, config: ControllerConfig = ControllerConfig(), *,
-             engine: str = "simpy", mapping: str = "RoBaRaCoCh", command_log: bool = False,
+             engine: str = "fast", mapping: str = "RoBaRaCoCh", command_log: bool = False,
              progress: bool = False) -> SimResult:
     """Simulate ``requests`` on ``spec`` (a DramSpec or a bundled spec name).
 
-    ``engine``: ``"simpy"`` or ``"fast"``. ``progress``: show a tqdm bar (simpy engine, runs
+    ``engine``: ``"fast"`` (default) or ``"simpy"``. ``progress``: show a tqdm bar (runs
     of more than ``PROGRESS_MIN_REQUESTS`` requests).
     """
     if isinstance(spec, str):
@@ -81,7 +81,7 @@ def simulate(spec: DramSpec | str, requests, config: ControllerConfig = Controll
     decoded = decode(spec, requests, mapping)
     bar = None
     kwargs = {}
-    if progress and engine == "simpy" and len(decoded) > PROGRESS_MIN_REQUESTS:
+    if progress and len(decoded) > PROGRESS_MIN_REQUESTS:
         from tqdm import tqdm
         bar = tqdm(total=len(decoded), unit="req", desc=f"dramsim {spec.name}", leave=False)
         kwargs["progress"] = bar.update

@@ -313,7 +313,7 @@ def test_simulate_decodes_runs_and_summarises():
     rec["addr"] = np.arange(500, dtype=np.uint64) * np.uint64(4096 + 64)
     rec["is_write"] = np.arange(500) % 3 == 0
     rec["arrive"] = -1
-    res = simulate("DDR3L-1600K", rec, command_log=True)
+    res = simulate("DDR3L-1600K", rec, engine="simpy", command_log=True)
     assert res.command_log is not None and len(res.command_log) == res.counters.commands.sum()
     t = res.summary["totals"]
     assert t["reads"] + t["writes"] + t["forwarded_reads"] == 500
