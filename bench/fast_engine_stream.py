@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -113,10 +112,8 @@ def main(argv=None) -> int:
                    headers=["trace", "requests", "chunk", "sim wall s", "req/s", "req/cpu-s", "cycles",
                             "baseline RSS MiB", "peak RSS MiB", "streaming cost MiB"], disable_numparse=True))
     if args.json:
-        from traces.atomic import atomic_output
-        with atomic_output(args.json, "w") as fh:
-            json.dump(result, fh, indent=2)
-            fh.write("\n")
+        from traces.atomic import write_json_atomic
+        write_json_atomic(args.json, result)
     return 0
 
 

@@ -21,7 +21,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -136,10 +135,8 @@ def main(argv=None) -> int:
                                   "goal req/s", "cycles", "row-hit rate", "same", "fast/simpy"],
                    disable_numparse=True))
     if args.json:
-        from traces.atomic import atomic_output
-        with atomic_output(args.json, "w") as fh:
-            json.dump(records, fh, indent=2)
-            fh.write("\n")
+        from traces.atomic import write_json_atomic
+        write_json_atomic(args.json, records)
     return 0
 
 

@@ -36,7 +36,7 @@ from dramsim.errors import ErrorParams, parse_model
 from mapping.guard import GUARDS
 from mapping.tolerance import (CONFIG_KEYS, StoredWeights, bit_sensitivity, clean_accuracy, crossing_ber,
                                log_grid, max_tolerable_ber, split_configs, summarize, tolerance_curve)
-from traces.atomic import atomic_output
+from traces.atomic import atomic_output, write_json_atomic
 
 FORMATS = ("fp32", "q16", "q8")
 
@@ -178,10 +178,7 @@ def write_csv(path, rows) -> None:
 
 
 def write_json(path, obj) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_json_atomic(path, obj, indent=1, sort_keys=True)
 
 
 def config_label(cfg) -> str:

@@ -35,3 +35,13 @@ def atomic_output(path, mode="wb"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path, obj, *, indent=2, sort_keys=False):
+    """Write ``obj`` as JSON (plus a final newline) to ``path`` atomically, creating parent dirs."""
+    import json
+    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(parent, exist_ok=True)
+    with atomic_output(path, "w") as fh:
+        json.dump(obj, fh, indent=indent, sort_keys=sort_keys)
+        fh.write("\n")
