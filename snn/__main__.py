@@ -176,9 +176,10 @@ def cmd_train(args) -> int:
 
     _check_output(args.out, [args.idx_dir])
     ds = _dataset(args)
-    if args.train_images is not None and args.train_images > len(ds.x_train):
-        raise CliError(f"--train-images {args.train_images}: the training set has only {len(ds.x_train)}")
-    x, y = ds.shuffled_train(args.seed, args.train_images)
+    try:
+        x, y = ds.shuffled_train(args.seed, args.train_images)
+    except ValueError as exc:          # more images asked for than the training set holds
+        raise CliError(f"--train-images {args.train_images}: {exc}") from None
     model = Model.new(NetworkParams(n_neurons=args.neurons), seed=args.seed)
     model.weight_format = args.format
     stats = TrainStats()
