@@ -1,33 +1,45 @@
 """Fault-aware training (SparkXD's FAT, after EDEN's curricular retraining).
 
 The network trains with its weights held in approximate DRAM: every ``every`` training images
-(``snn.train``'s ``hook_every``), the weights are stored, read back through a fault map at the
-current BER of a schedule, and the corrupted values replace the float weights the STDP rule then
-updates -- so learning continues from, and compensates for, what the faulty memory returns.
+(``snn.train``'s ``hook_every``) the weights are read back through a fault map at the current
+BER of a schedule, and the values read replace the float weights the STDP rule then works with
+-- so learning continues from, and compensates for, what the faulty memory returns.
 
-Choices (documented because they change results):
+Which faults (``faults``):
 
-* **Schedule**: the BER rises log-linearly from ``start_ber`` to ``target_ber`` over the first
-  ``ramp`` fraction of the training images, then stays at the target (``"ramp"``, the curricular
-  form), or is the target throughout (``"constant"``).
-* **Fresh faults per read** (transient map keyed by the hook call): training should make the
-  network robust to *a* faulty device, not memorise one fault pattern; evaluation afterwards
-  uses persistent maps from other seeds. (With a persistent XOR map, re-reading a written-back
-  flipped bit would flip it back on every other read.)
-* **Only flipped words change**: words with no flipped bit keep their float value (no
-  quantisation of the training weights for q8/q16), corrupted words take their decoded,
-  guarded value. So the hook injects errors, not quantisation.
-* **Mode** ``restore`` (default): at the next hook call the previously corrupted weights get
-  their pre-corruption values back (the STDP change they received meanwhile is dropped), so the
-  errors perturb the dynamics STDP sees for ``every`` images while learning continues on clean
-  weights -- the usual noise-injection form. ``writeback``: the corrupted values are what STDP
-  updates and what is written back, so errors accumulate in the weights as in a memory that is
-  read, updated and rewritten. Measured on the default split (N=100): ``writeback`` at BER
-  1e-4 already drops error-free accuracy from ~72-77 % to ~51-53 % (fp32, clamp guard), because
-  corrupted weights on never-active pixels are never depressed by STDP and eat each neuron's
-  normalised weight budget.
-* **Cost**: one injection is ~2.5 Mbit for 784x100 fp32 weights (~10 ms); with ``every=10``
-  that adds about 1 ms per training image.
+* ``"device"`` (default): the persistent fault map of the device that will hold the weights
+  (``seed`` = the device). Its weak cells fail on every read, and since a cell that fails at a
+  BER also fails at every higher BER of the same map, the rising schedule is that one device's
+  supply voltage being lowered step by step. The schedule is quantised to ``levels_per_decade``
+  BER levels so each level's masks are computed once. Neuron labels are assigned from the
+  weights as this device returns them at the final BER. The model is then meant for *that*
+  device: evaluate it with the same fault-map seed (``python -m bench.fault_aware`` does, and
+  with ``--cross-device`` also shows it on other devices).
+* ``"fresh"``: new (transient) faults on every read, keyed by the hook call -- training for *a*
+  faulty device, not one; labels come from the clean weights.
+
+How the reads meet STDP (``mode``):
+
+* ``"restore"`` (default): at the next hook call the words that read wrong get back the value
+  stored before the faulty read (the STDP change computed on the wrong value is dropped); every
+  other word keeps its update. For the device this is the only consistent choice: its faults
+  XOR the stored word, so writing a flipped value back would have the next read flip it back.
+* ``"writeback"`` (``"fresh"`` faults only): the corrupted values are what STDP updates and what
+  is written back, so errors accumulate in the weights.
+
+Why device FAT works for this network (measured, docs/errors.md): in float32 without a read
+guard, an exponent-MSB flip turns one weight into ~1e37, and the neuron holding it fires on
+every spike of that pixel and wins every image showing it (one such flip on a busy pixel costs
+up to 37 points). Trained on the device, that neuron fires until its adaptive threshold theta
+reaches the firing ceiling E_exc - (v_thresh - offset) = 72 mV, which the clamped membrane
+cannot cross (a huge weight on a silent pixel instead empties its column at normalisation).
+Left alone, theta then hovers at the ceiling -- it decays a little, the neuron fires, theta
+rises -- so whether the neuron is silent after training is a coin toss; ``retire`` makes it
+silent for good. Label assignment on the device gives the remaining neurons the labels they
+earn there. Fresh faults cannot do this: the harmful words are elsewhere on every read.
+
+Cost: device faults cost one mask computation per BER level plus O(faulty words) per call, so
+``every = 1`` is cheap; fresh faults compute a full mask per call (~10 ms for 784x100 fp32).
 """
 from __future__ import annotations
 
@@ -42,7 +54,11 @@ from mapping.inject import flip_masks
 from mapping.tolerance import StoredWeights
 
 SCHEDULES = ("ramp", "constant")
-MODES = ("writeback", "restore")
+MODES = ("restore", "writeback")
+FAULTS = ("device", "fresh")
+DATA_DEPENDENT_MODEL = 3
+#: a threshold within this of the ceiling counts as saturated (normal thetas sit 30+ mV below it)
+SATURATION_MARGIN_MV = 1.0
 
 
 def scheduled_ber(fraction: float, target_ber: float, schedule: str = "ramp",
@@ -61,9 +77,27 @@ def scheduled_ber(fraction: float, target_ber: float, schedule: str = "ramp",
     return float(10 ** (math.log10(start) + t * (math.log10(target_ber) - math.log10(start))))
 
 
+def quantised_ber(ber: float, target_ber: float, levels_per_decade: int) -> float:
+    """``ber`` rounded up to the level grid ``target * 10**(-k / levels_per_decade)`` (k >= 0)."""
+    if ber >= target_ber:
+        return float(target_ber)
+    k = math.floor(math.log10(target_ber / ber) * levels_per_decade + 1e-9)
+    return float(target_ber * 10 ** (-k / levels_per_decade))
+
+
+def firing_ceiling_mv(params) -> float:
+    """theta above which an excitatory neuron never fires: v is clamped to at most E_exc and a
+    spike needs v > theta + v_thresh - offset (snn.kernels)."""
+    return float(params.e_exc_mv - (params.v_thresh_e_mv - params.theta_offset_mv))
+
+
+def _popcount(masks: np.ndarray) -> int:
+    return int(np.unpackbits(masks.view(np.uint8)).sum()) if masks.size else 0
+
+
 @dataclass
 class FaultAwareHook:
-    """``weight_hook`` for ``snn.train.train``: corrupt the weights in place as a faulty read."""
+    """``weight_hook`` for ``snn.train.train``: the weights as the faulty memory returns them."""
     store: StoredWeights
     n_images: int
     target_ber: float
@@ -72,12 +106,17 @@ class FaultAwareHook:
     schedule: str = "ramp"
     start_ber: float | None = None
     ramp: float = 0.5
-    guard: str = "clamp"
+    guard: str = "none"
     mode: str = "restore"
+    faults: str = "device"
+    levels_per_decade: int = 8
     seed: int = 0
+    theta: np.ndarray | None = None                 # the network's thresholds (watched, not changed)
+    ceiling_mv: float = math.inf                     # theta at which a neuron can no longer fire
     calls: int = 0
     flipped_bits: int = 0
     history: list = field(default_factory=list)     # (image index, BER, flipped bits)
+    saturated: np.ndarray | None = None             # neurons whose theta reached the ceiling at the target
 
     def __post_init__(self):
         self.error_model = parse_model(self.error_model)
@@ -87,53 +126,110 @@ class FaultAwareHook:
         scheduled_ber(0.0, self.target_ber, self.schedule, self.start_ber, self.ramp)  # validate
         if self.mode not in MODES:
             raise ValueError(f"unknown FAT mode {self.mode!r}; choose one of {', '.join(MODES)}")
-        self._saved = None     # (flat indices, pre-corruption values) for mode "restore"
+        if self.faults not in FAULTS:
+            raise ValueError(f"unknown FAT faults {self.faults!r}; choose one of {', '.join(FAULTS)}")
+        if self.faults == "device" and self.mode != "restore":
+            raise ValueError("device faults need mode 'restore' (a written-back flipped bit would read "
+                             "flipped back)")
+        if self.levels_per_decade < 1:
+            raise ValueError("FAT levels_per_decade must be >= 1")
+        self._saved = None     # (flat indices, values before the faulty read)
+        self._cached = None    # device faults: (BER, flat indices, masks)
 
     def ber_at(self, image_index: int) -> float:
-        return scheduled_ber(image_index / self.n_images, self.target_ber, self.schedule,
-                             self.start_ber, self.ramp)
+        ber = scheduled_ber(image_index / self.n_images, self.target_ber, self.schedule,
+                            self.start_ber, self.ramp)
+        if self.faults == "device" and ber > 0:
+            ber = quantised_ber(ber, self.target_ber, self.levels_per_decade)
+        return ber
+
+    def _faulty_words(self, words: np.ndarray, ber: float) -> tuple[np.ndarray, np.ndarray]:
+        """(flat indices of words with a flipped bit, their XOR masks)."""
+        device = self.faults == "device"
+        if device and self._cached is not None and self._cached[0] == ber \
+                and self.error_model != DATA_DEPENDENT_MODEL:
+            return self._cached[1], self._cached[2]
+        fm = FaultMap.build(self.store.spec, self.error_model, ber, seed=self.seed, params=self.params,
+                            persistent=device)
+        masks = flip_masks(words, self.store.layout, fm, read_index=0 if device else self.calls).reshape(-1)
+        idx = np.flatnonzero(masks)
+        if device:
+            self._cached = (ber, idx, masks[idx])
+        return idx, masks[idx]
+
+    def restore(self, weights: np.ndarray) -> None:
+        """Give the words corrupted by the last read their values from before it."""
+        if self._saved is not None:
+            idx, vals = self._saved
+            weights.reshape(-1)[idx] = vals
+            self._saved = None
+
+    def read(self, weights: np.ndarray, ber: float) -> tuple[np.ndarray, np.ndarray, int]:
+        """(indices, values read, flipped bits) of the corrupted words of ``weights`` at ``ber``."""
+        fmt = self.store.fmt
+        words = fmt.encode(weights)
+        idx, masks = self._faulty_words(words, ber)
+        vals = apply_guard(fmt.decode(words.reshape(-1)[idx] ^ masks), self.guard, fmt.w_max)
+        return idx, vals, _popcount(masks)
 
     def __call__(self, weights: np.ndarray, image_index: int) -> None:
         flat = weights.reshape(-1)
-        if self._saved is not None:
-            idx, vals = self._saved
-            flat[idx] = vals
-            self._saved = None
+        self.restore(weights)
         ber = self.ber_at(image_index)
-        fm = FaultMap.build(self.store.spec, self.error_model, ber, seed=self.seed, params=self.params,
-                            persistent=False)
-        fmt = self.store.fmt
-        words = fmt.encode(weights)
-        masks = flip_masks(words, self.store.layout, fm, read_index=self.calls)
-        idx = np.flatnonzero(masks.reshape(-1))
-        n = int(np.unpackbits(masks.reshape(-1)[idx].view(np.uint8)).sum()) if idx.size else 0
-        if n:
-            w_words = words.reshape(-1)[idx] ^ masks.reshape(-1)[idx]
+        idx, vals, n = self.read(weights, ber)
+        if idx.size:
             if self.mode == "restore":
                 self._saved = (idx, flat[idx].copy())
-            flat[idx] = apply_guard(fmt.decode(w_words), self.guard, fmt.w_max)
+            flat[idx] = vals
+        if self.theta is not None and ber == self.target_ber:
+            hit = self.theta >= self.ceiling_mv - SATURATION_MARGIN_MV
+            self.saturated = hit if self.saturated is None else self.saturated | hit
         self.calls += 1
         self.flipped_bits += n
         self.history.append((int(image_index), ber, n))
 
+    def device_view(self, weights: np.ndarray) -> np.ndarray:
+        """A copy of ``weights`` as the device returns them at the final BER of the schedule."""
+        out = np.array(weights, dtype=np.float32, copy=True)
+        idx, vals, _ = self.read(out, self.ber_at(self.n_images))
+        out.reshape(-1)[idx] = vals
+        return out
 
-def train_fault_aware(model, x, y, *, target_ber: float, epochs: int = 1, seed: int = 0,
-                      fmt="fp32", error_model=0, params: ErrorParams | None = None, guard: str = "clamp",
+
+def train_fault_aware(model, x, y=None, *, target_ber: float, epochs: int = 1, seed: int = 0,
+                      fmt="fp32", error_model=0, params: ErrorParams | None = None, guard: str = "none",
                       schedule: str = "ramp", start_ber: float | None = None, ramp: float = 0.5,
-                      every: int = 10, mode: str = "restore", spec=None, layout=None, progress: bool = False,
-                      fault_seed: int = 1_000_003):
+                      every: int = 1, mode: str = "restore", faults: str = "device",
+                      levels_per_decade: int = 8, retire: bool = True, spec=None, layout=None,
+                      progress: bool = False, fault_seed: int = 0):
     """Train ``model`` in place with a :class:`FaultAwareHook`; returns the hook (for its log).
 
-    ``fault_seed`` keys the training-time faults; keep it different from evaluation seeds.
+    ``fault_seed`` is the device (``faults="device"``: use the fault-map seed you will evaluate
+    with) or keys the fresh faults (``"fresh"``: keep it away from evaluation seeds). With
+    labels ``y`` the neurons are then labelled from the weights as the device returns them at
+    the target BER (device faults) or from the clean weights (fresh faults). The model keeps the
+    clean, stored weights. With ``retire`` (device faults), neurons whose adaptive threshold
+    reached the firing ceiling while training at the target BER are retired: their theta is set
+    above the ceiling, so they stay silent instead of waking up whenever theta has decayed a little.
     """
+    from snn.infer import spike_counts
+    from snn.labels import assign_labels
     from snn.train import train
     if every < 1:
         raise ValueError("FAT hook interval must be >= 1 image")
     store = StoredWeights.default(model.weights.shape, fmt, spec, layout)
     hook = FaultAwareHook(store, n_images=len(x) * epochs, target_ber=target_ber, error_model=error_model,
                           params=params or ErrorParams(), schedule=schedule, start_ber=start_ber,
-                          ramp=ramp, guard=guard, mode=mode, seed=fault_seed)
+                          ramp=ramp, guard=guard, mode=mode, faults=faults,
+                          levels_per_decade=levels_per_decade, seed=fault_seed, theta=model.theta,
+                          ceiling_mv=firing_ceiling_mv(model.params))
     # snn.train's image_index counts presented images across epochs (0 .. n_images-1); the hook
-    # uses it for the schedule and its own call counter to key the transient faults.
-    train(model, x, y, epochs=epochs, seed=seed, progress=progress, weight_hook=hook, hook_every=every)
+    # uses it for the schedule and its own call counter to key fresh faults.
+    train(model, x, None, epochs=epochs, seed=seed, progress=progress, weight_hook=hook, hook_every=every)
+    hook.restore(model.weights)
+    if retire and faults == "device" and hook.saturated is not None:
+        model.theta[hook.saturated] = np.float32(hook.ceiling_mv + SATURATION_MARGIN_MV)
+    if y is not None:
+        w = hook.device_view(model.weights) if faults == "device" else None
+        model.labels = assign_labels(spike_counts(model, x, seed=seed, weights=w), y)
     return hook

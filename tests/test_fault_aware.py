@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from dramsim.errors import ErrorParams
-from mapping.fault_aware import FaultAwareHook, scheduled_ber, train_fault_aware
+from dramsim.errors import ErrorParams, FaultMap
+from mapping.fault_aware import FaultAwareHook, quantised_ber, scheduled_ber, train_fault_aware
+from mapping.inject import flip_masks
 from mapping.tolerance import StoredWeights
 
 FLAT = ErrorParams(bank_spread=0.0, subarray_spread=0.0)
@@ -20,10 +21,10 @@ def test_schedule_ramps_log_linearly_then_holds():
         scheduled_ber(0.1, 1e-3, "zigzag")
 
 
-def _hook(mode, ber=0.05, guard="zero", n_images=100):
+def _hook(mode, ber=0.05, guard="zero", n_images=100, faults="fresh", seed=3):
     store = StoredWeights.default((64, 10), "fp32")
     return FaultAwareHook(store, n_images=n_images, target_ber=ber, params=FLAT, schedule="constant",
-                          guard=guard, mode=mode, seed=3)
+                          guard=guard, mode=mode, faults=faults, seed=seed)
 
 
 def test_hook_corrupts_like_a_guarded_read_with_fresh_faults():
@@ -58,22 +59,141 @@ def test_restore_mode_undoes_previous_corruption():
     assert np.array_equal(w[first & ~second], w0[first & ~second])
     with pytest.raises(ValueError, match="mode"):
         _hook("sometimes")
+    with pytest.raises(ValueError, match="restore"):
+        _hook("writeback", faults="device")
+    with pytest.raises(ValueError, match="faults"):
+        _hook("restore", faults="cosmic")
 
 
-def test_train_fault_aware_tiny_network_is_reproducible():
+def test_device_hook_reads_what_the_tolerance_analysis_reads():
+    """Device faults = the persistent map of that seed: the hook's reads equal StoredWeights.read
+    (the evaluation path) with FaultMap(seed) at that BER, on every call; restore undoes them."""
+    w0 = np.random.default_rng(2).random((64, 10), dtype=np.float32) * 0.5
+    h = _hook("restore", ber=0.01, guard="none", faults="device", seed=5)
+    expected, flipped = h.store.read(w0, FaultMap.build(h.store.spec, 0, 0.01, seed=5, params=FLAT), "none")
+    assert flipped > 0
+    w = w0.copy()
+    for call in range(3):                                    # same cells, same way, every read
+        h(w, call)
+        np.testing.assert_array_equal(w, expected)           # (NaN compares equal here)
+    assert h.flipped_bits == 3 * flipped
+    h.restore(w)
+    np.testing.assert_array_equal(w, w0)
+    np.testing.assert_array_equal(h.device_view(w0), expected)
+
+
+@pytest.mark.parametrize("model", [0, 1, 2])
+def test_device_faults_only_grow_as_the_ber_rises(model):
+    """A ramped BER on one device is that device's VDD going down: the cells failing at a BER
+    are a subset of those failing at any higher BER of the same map."""
+    store = StoredWeights.default((784, 20), "fp32")
+    words = store.fmt.encode(np.full((784, 20), 0.1, np.float32))
+    prev = None
+    for ber in (1e-5, 1e-4, 1e-3, 1e-2):
+        m = flip_masks(words, store.layout, FaultMap.build(store.spec, model, ber, seed=9, params=FLAT))
+        if prev is not None:
+            assert not np.any(prev & ~m) and np.any(m & ~prev)
+        prev = m
+
+
+def test_device_schedule_levels():
+    levels = [quantised_ber(b, 1e-4, 8) for b in np.logspace(-8, -3, 400)]
+    assert all(lv <= 1e-4 for lv in levels) and levels[-1] == 1e-4
+    assert all(b <= lv * (1 + 1e-9) for b, lv in zip(np.logspace(-8, -3, 400), levels) if b <= 1e-4)
+    assert len(set(levels)) == 4 * 8 + 1                     # 1e-8 .. 1e-4 at 8 levels a decade
+    h = _hook("restore", ber=1e-3, faults="device")
+    h.schedule = "ramp"
+    assert h.ber_at(0) == pytest.approx(1e-6) and h.ber_at(100) == 1e-3
+
+
+def _busy_pixel_images(n=300, seed=7):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, 784)) < 0.12).astype(np.uint8) * 200
+    x[:, 400] = 255                                          # a pixel active in every image
+    return x
+
+
+def test_training_with_a_catastrophic_read_saturates_that_neurons_threshold():
+    """The mechanism device FAT relies on: a weight that reads ~1e37 on a busy pixel makes its
+    neuron win every image of a plain net; trained with that read (persistent, restore
+    semantics), the neuron's adaptive threshold climbs to the firing ceiling, and once it is
+    held there (retired) the neuron stays silent and the others take over."""
+    from mapping.fault_aware import SATURATION_MARGIN_MV, firing_ceiling_mv
+    from snn.infer import spike_counts
     from snn.model import Model
     from snn.params import NetworkParams
-    rng = np.random.default_rng(5)                           # synthetic images: speed, not accuracy
-    x = (rng.random((100, 784)) < 0.15).astype(np.uint8) * 255
-    y = np.arange(100) % 10
-    nets, hooks = [], []
-    for _ in range(2):
-        m = Model.new(NetworkParams(n_neurons=10), seed=0)
-        hooks.append(train_fault_aware(m, x, y, target_ber=1e-3, seed=0, every=7, guard="clamp"))
-        nets.append(m)
-    assert np.array_equal(nets[0].weights, nets[1].weights)
-    assert hooks[0].calls == -(-100 // 7) and hooks[0].flipped_bits > 0
-    bers = [b for _, b, _ in hooks[0].history]
-    assert bers[0] == pytest.approx(1e-6) and bers[-1] == pytest.approx(1e-3)
-    assert all(b2 >= b1 for b1, b2 in zip(bers, bers[1:]))
-    assert np.all(np.isfinite(nets[0].weights)) and (nets[0].labels >= 0).any()
+    from snn.train import train
+    x = _busy_pixel_images()
+    net = Model.new(NetworkParams(n_neurons=10), seed=1)
+    train(net, x[:100], epochs=1, seed=1, progress=False)
+    j, huge = 3, np.float32(1e37)
+
+    def faulty(w):
+        v = w.copy()
+        v[400, j] = huge
+        return v
+
+    counts = spike_counts(net, x[200:], seed=2, weights=faulty(net.weights))
+    assert (counts.argmax(axis=1) == j).mean() > 0.9         # the faulty neuron wins everything
+    saved = {}
+
+    def hook(w, i):
+        if saved:
+            w[400, j] = saved["v"]
+        saved["v"] = w[400, j]
+        w[400, j] = huge
+    train(net, x[:200], epochs=1, seed=1, progress=False, weight_hook=hook, hook_every=1)
+    net.weights[400, j] = saved["v"]
+    ceiling = firing_ceiling_mv(net.params)
+    assert ceiling == 72.0
+    others = np.delete(net.theta, j)
+    assert net.theta[j] >= ceiling - SATURATION_MARGIN_MV and others.max() < ceiling - 10
+    net.theta[j] = ceiling + SATURATION_MARGIN_MV             # what train_fault_aware's retire does
+    counts = spike_counts(net, x[200:], seed=2, weights=faulty(net.weights))
+    assert counts[:, j].sum() == 0 and (counts.sum(axis=1) >= 5).mean() > 0.9
+
+
+def test_device_fat_retires_exactly_the_saturated_neurons_and_keeps_clean_weights():
+    from mapping.fault_aware import firing_ceiling_mv
+    from snn.infer import spike_counts
+    from snn.model import Model
+    from snn.params import NetworkParams
+    x = _busy_pixel_images(300, seed=11)
+    y = np.arange(300) % 10
+    net = Model.new(NetworkParams(n_neurons=10), seed=0)
+    # device 2 at BER 1e-2 holds an exponent-MSB flip that saturates one neuron (seeded, found by search)
+    hook = train_fault_aware(net, x, y, target_ber=1e-2, seed=0, params=FLAT, guard="none",
+                             fault_seed=2, ramp=0.2)
+    ceiling = firing_ceiling_mv(net.params)
+    assert hook.saturated is not None and hook.saturated.any()
+    assert np.all(net.theta[hook.saturated] > ceiling) and np.all(net.theta[~hook.saturated] < ceiling)
+    assert np.all(np.isfinite(net.weights)) and net.weights.max() < 10   # the stored, clean weights
+    counts = spike_counts(net, x, seed=0, weights=hook.device_view(net.weights))
+    assert counts[:, hook.saturated].sum() == 0
+    assert hook.history[-1][1] == 1e-2 and len({b for _, b, _ in hook.history}) == 3 * 8 + 1
+
+
+def test_cli_trains_one_fat_network_per_device_and_evaluates_it_there(tmp_path, capsys):
+    import json
+    from bench.fault_aware import main
+    out = tmp_path / "fat"
+    argv = ["--neurons", "10", "--n-train", "100", "--n-test", "40", "--seeds", "2", "--bers", "1e-4", "1e-2",
+            "--fat-target-ber", "1e-2", "--cross-device", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
+            "--out", str(out)]
+    assert main(argv) == 0
+    res = json.loads((tmp_path / "fat.json").read_text())
+    seen = {(r["variant"], r["seed"]) for r in res["rows"]}
+    assert seen == {(v, s) for v in ("plain", "fat", "fat-other") for s in (0, 1)}
+    assert len(res["rows"]) == 3 * 2 * 2
+    assert len(list((tmp_path / "cache").glob("model_fat_*.npz"))) == 2          # one per device
+    (t,) = res["comparison"]
+    assert t["faults"] == "device" and "ratio_crossing_other" in t and 0 <= t["silent_fat"] <= 10
+    assert "geometric-mean crossing ratio" in capsys.readouterr().out
+    # the device's network is evaluated on its own device: re-running reuses the cached models
+    assert main(argv) == 0 and json.loads((tmp_path / "fat.json").read_text())["rows"] == res["rows"]
+
+
+def test_cli_rejects_writeback_on_device_faults(tmp_path, capsys):
+    from bench.fault_aware import main
+    assert main(["--fat-mode", "writeback", "--no-progress", "--cache-dir", str(tmp_path)]) == 2
+    assert "restore" in capsys.readouterr().err
