@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fat-faults", choices=FAULTS, default="device",
                    help="device: train on each evaluation device's persistent faults (default); "
                         "fresh: new faults on every read, one network for all devices")
-    g.add_argument("--fat-target-ber", type=float, default=3e-5, help="final training BER (default 3e-5)")
+    g.add_argument("--fat-target-ber", type=float, default=1e-4, help="final training BER (default 1e-4)")
     g.add_argument("--fat-schedule", choices=SCHEDULES, default="ramp",
                    help="ramp: log-linear rise from --fat-start-ber over --fat-ramp of training; constant")
     g.add_argument("--fat-start-ber", type=float, default=None, help="ramp start (default target/1000)")
