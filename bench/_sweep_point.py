@@ -20,7 +20,7 @@ from dramsim.errors.ber_vdd import curve_by_name_or_path
 from dramsim.spec import load_spec
 from dramsim.vdd import spec_at_vdd
 from mapping.guard import apply_guard
-from mapping.inject import flip_masks
+from mapping.inject import count_flipped_bits, flip_masks
 from mapping.layout import CapacityError
 from mapping.physical import logical_to_requests
 from mapping.policies import PlacementRequest, place
@@ -78,7 +78,7 @@ def faulty_accuracy(setup: Setup, layout, fmt, region: np.ndarray, ber: float, v
         fm = FaultMap(setup.spec.org, model_no, ber, seed=int(s), params=setup.error_params,
                       persistent=True, vdd=vdd, region_ber=region.reshape(-1))
         masks = flip_masks(words, layout, fm)
-        n_flip = int(np.unpackbits(masks.view(np.uint8)).sum())
+        n_flip = count_flipped_bits(masks)
         flipped.append(n_flip)
         if n_flip == 0:  # no bit flipped: inference is deterministic, reuse the clean accuracy
             accs.append(float(meta["clean_accuracy"][fmt.name]))

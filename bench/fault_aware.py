@@ -122,9 +122,9 @@ def _ratio(a, b):
     return (b / a) if a and b else None
 
 
-def _curve(a, net, xte, yte, bers, seeds, m, fmt, guard, params, bar):
+def _curve(a, net, xte, yte, bers, seeds, m, fmt, guard, params, bar, clean):
     return tolerance_curve(net, xte, yte, bers, seeds, m, fmt, guard, spec=a.spec, params=params,
-                           eval_seed=a.eval_seed, progress=bar.update)
+                           eval_seed=a.eval_seed, progress=bar.update, clean=clean)
 
 
 def compare_one(a, m, fmt, guard, params, bers, seeds, bar) -> tuple[list[dict], dict]:
@@ -137,18 +137,19 @@ def compare_one(a, m, fmt, guard, params, bers, seeds, bar) -> tuple[list[dict],
     if a.fat_init == "plain":   # fair control: the plain net retrained as long, without errors
         plain, _ = retrained_model(a, x, y, dataset, plain)
     store = StoredWeights.default(plain.weights.shape, fmt, a.spec)
-    clean = {"plain": clean_accuracy(plain, xte, yte, store, a.eval_seed),
-             "fat": float(np.mean([clean_accuracy(f, xte, yte, store, a.eval_seed) for f in fats.values()]))}
-    curves = {"plain": _curve(a, plain, xte, yte, bers, seeds, m, fmt, guard, params, bar)}
+    plain_clean = clean_accuracy(plain, xte, yte, store, a.eval_seed)
+    fat_clean = {s: clean_accuracy(f, xte, yte, store, a.eval_seed) for s, f in fats.items()}
+    clean = {"plain": plain_clean, "fat": float(np.mean(list(fat_clean.values())))}
+    curves = {"plain": _curve(a, plain, xte, yte, bers, seeds, m, fmt, guard, params, bar, plain_clean)}
     if device:   # each device's network on its own device (and, if asked, on the next one)
         curves["fat"] = [r for s in seeds for r in _curve(a, fats[s], xte, yte, bers, [s], m, fmt, guard,
-                                                          params, bar)]
+                                                          params, bar, fat_clean[s])]
         if a.cross_device and len(seeds) > 1:
             nxt = dict(zip(seeds, seeds[1:] + seeds[:1]))
             curves["fat-other"] = [r for s in seeds for r in _curve(a, fats[s], xte, yte, bers, [nxt[s]], m,
-                                                                    fmt, guard, params, bar)]
+                                                                    fmt, guard, params, bar, fat_clean[s])]
     else:
-        curves["fat"] = _curve(a, fats[None], xte, yte, bers, seeds, m, fmt, guard, params, bar)
+        curves["fat"] = _curve(a, fats[None], xte, yte, bers, seeds, m, fmt, guard, params, bar, fat_clean[None])
     rows, res = [], {}
     for variant, rs in curves.items():
         for r in rs:

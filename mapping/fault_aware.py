@@ -50,7 +50,7 @@ import numpy as np
 
 from dramsim.errors import ErrorParams, FaultMap, parse_model
 from mapping.guard import apply_guard, check_guard
-from mapping.inject import flip_masks
+from mapping.inject import count_flipped_bits, flip_masks
 from mapping.tolerance import StoredWeights
 
 SCHEDULES = ("ramp", "constant")
@@ -89,10 +89,6 @@ def firing_ceiling_mv(params) -> float:
     """theta above which an excitatory neuron never fires: v is clamped to at most E_exc and a
     spike needs v > theta + v_thresh - offset (snn.kernels)."""
     return float(params.e_exc_mv - (params.v_thresh_e_mv - params.theta_offset_mv))
-
-
-def _popcount(masks: np.ndarray) -> int:
-    return int(np.unpackbits(masks.view(np.uint8)).sum()) if masks.size else 0
 
 
 @dataclass
@@ -170,7 +166,7 @@ class FaultAwareHook:
         words = fmt.encode(weights)
         idx, masks = self._faulty_words(words, ber)
         vals = apply_guard(fmt.decode(words.reshape(-1)[idx] ^ masks), self.guard, fmt.w_max)
-        return idx, vals, _popcount(masks)
+        return idx, vals, count_flipped_bits(masks)
 
     def __call__(self, weights: np.ndarray, image_index: int) -> None:
         flat = weights.reshape(-1)

@@ -50,6 +50,12 @@ def flip_masks(words, layout: Layout, fault_map: FaultMap, read_index: int = 0,
     return m.astype(w.dtype).reshape(w.shape)
 
 
+def count_flipped_bits(masks) -> int:
+    """Number of set bits in XOR masks (any unsigned dtype)."""
+    masks = np.ascontiguousarray(masks)
+    return int(np.unpackbits(masks.view(np.uint8)).sum()) if masks.size else 0
+
+
 def inject(words, layout: Layout, fault_map: FaultMap, read_index: int = 0,
            bit_select: int | None = None) -> np.ndarray:
     """The words as read back from DRAM: ``words ^ flip_masks(...)`` (new array)."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from dramsim.errors import ErrorParams, FaultMap, parse_model
 from mapping.guard import apply_guard, check_guard
-from mapping.inject import default_layout, flip_masks
+from mapping.inject import count_flipped_bits, default_layout, flip_masks
 from snn.formats import get_format
 
 DEFAULT_SPEC = "DDR3L-1600K"
@@ -64,7 +64,7 @@ class StoredWeights:
         flipped = 0
         if fault_map is not None:
             masks = flip_masks(words, self.layout, fault_map, read_index, bit_select)
-            flipped = int(np.unpackbits(masks.view(np.uint8)).sum())
+            flipped = count_flipped_bits(masks)
             words = words ^ masks
         return apply_guard(self.fmt.decode(words), guard, self.fmt.w_max), flipped
 
