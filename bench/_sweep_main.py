@@ -1,27 +1,36 @@
-"""The default job of ``python -m bench.sweep_mappings``: network -> stream -> policy x VDD sweep."""
+"""The default job of ``python -m bench.sweep_mappings``: network -> stream -> policy x VDD sweep.
+
+Three disjoint image sets: the network trains (STDP and labelling) on the training images;
+every choice -- the tolerable BER that drives the sparkxd policy, the best row -- is made on
+the validation images; the test images only report. Accuracies come from several input-spike
+seeds x several fault maps (devices), with 95 % confidence intervals (``snn.stats``).
+"""
 from __future__ import annotations
 
 import dataclasses
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from bench._sweep_context import save_context
-from bench._sweep_network import (access_stream, cache_dir, eval_sample, get_model, tolerable_ber)
-from bench._sweep_output import COLUMNS, atomic_write, pareto_png, render_table, to_csv, to_json
-from bench._sweep_point import evaluate_accuracy, run_point
+from bench._sweep_network import (ACCURACY_SALT, DRAM_SALT, access_stream, cache_dir, calibrated_model, fat_control,
+                                  fault_seeds, get_model, spike_seeds, sample_test_images, tolerable_ber)
+from bench._sweep_output import (COLUMNS, TERMINAL_COLUMNS, atomic_write, pareto_png, render_table, to_csv,
+                                 to_json)
+from bench._sweep_point import IMAGE_SETS, run_point
+from bench._sweep_select import (best_row, closing_line, decomposition_points, finish_rows, saving_terms,
+                                 terms_line)
 
-BASELINE = ("linear", "fp32")
+
+#: BER grid of the tolerance analysis, points per decade: fault-aware training costs one
+#: training per (grid BER, device), so its grid is coarser (a coarser grid is conservative)
+PLAIN_PER_DECADE, FAT_PER_DECADE = 4, 2
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def fault_seeds(seed: int, n: int) -> list[int]:
-    """Fault-map seeds derived from the master seed (distinct from the device seed)."""
-    return [int(seed) * 1000 + 1 + k for k in range(int(n))]
 
 
 def sweep_points(plan, cid: str, cdir: Path, fmt: str) -> list[dict]:
@@ -29,56 +38,11 @@ def sweep_points(plan, cid: str, cdir: Path, fmt: str) -> list[dict]:
     args = plan.args
     pts = [{"cache_dir": str(cdir), "context": cid, "policy": p, "vdd": float(v), "format": fmt}
            for p in args.policies for v in args.vdd]
-    base = {"cache_dir": str(cdir), "context": cid, "policy": BASELINE[0],
-            "vdd": float(plan.spec.vdd_nominal), "format": BASELINE[1]}
+    base = {"cache_dir": str(cdir), "context": cid, "policy": "linear",
+            "vdd": float(plan.spec.vdd_nominal), "format": "fp32"}
     if base not in pts:
         pts.insert(0, base)
     return pts
-
-
-def _is_baseline(r: dict, plan, fmt: str) -> bool:
-    return (r["policy"], r["format"]) == (BASELINE[0], fmt) and abs(r["vdd_v"] - plan.spec.vdd_nominal) < 1e-9
-
-
-def finish_rows(results: list[dict], plan, clean_fp32: float | None,
-                baseline_format: str = BASELINE[1]) -> list[dict]:
-    """Table rows: add saving vs the baseline row (linear, nominal VDD, ``baseline_format``) and
-    accuracy loss vs error-free fp32."""
-    base = next(r for r in results if _is_baseline(r, plan, baseline_format))
-    rows = []
-    for r in results:
-        row = dict(r)
-        if "error" in r:
-            row["note"] = r["error"]
-        else:
-            row["saving_pct"] = 100.0 * (1.0 - r["energy_uj"] / base["energy_uj"])
-            if clean_fp32 is not None and r.get("accuracy_pct") is not None:
-                row["accuracy_loss"] = clean_fp32 - r["accuracy_pct"]
-            info = r.get("layout_info", {})
-            if _is_baseline(r, plan, baseline_format):
-                row["note"] = "baseline"
-            elif info.get("subarrays_excluded"):
-                total = info["subarrays_safe"] + info["subarrays_excluded"]
-                row["note"] = (f"{info['subarrays_safe']}/{total} subarrays safe "
-                               f"(BER <= {info['tolerable_ber']:.2g})")
-        rows.append(row)
-    return rows
-
-
-def best_row(rows: list[dict], target_loss: float):
-    ok = [r for r in rows if "energy_uj" in r and r.get("accuracy_loss") is not None
-          and r["accuracy_loss"] <= target_loss + 1e-9]
-    return min(ok, key=lambda r: (r["energy_uj"], r["policy"], r["vdd_v"])) if ok else None
-
-
-def closing_line(rows, target_loss: float) -> str:
-    b = best_row(rows, target_loss)
-    if b is None:
-        return f"no configuration meets the accuracy target (loss <= {target_loss:g} points)"
-    return (f"lowest energy within {target_loss:g} point(s) of accuracy loss: {b['policy']} at "
-            f"{b['vdd_v']:g} V ({b['format']}): {b['energy_uj']:.3f} uJ/inference, "
-            f"{b['saving_pct']:.1f}% below linear @ nominal VDD fp32, accuracy {b['accuracy_pct']:.2f}% "
-            f"(loss {b['accuracy_loss']:.2f} points)")
 
 
 def write_outputs(out: Path, rows: list[dict], meta: dict, plot: bool, title: str,
@@ -92,87 +56,166 @@ def write_outputs(out: Path, rows: list[dict], meta: dict, plot: bool, title: st
     return list(files)
 
 
+def header_line(plan, data, n_train: int, n_test: int, n_dram: int) -> str:
+    a = plan.args
+    salp = ("SALP none (commodity DDR3L)" if a.salp == "none"
+            else f"SALP-{a.salp.upper()} (what-if: needs subarray-level parallelism DDR3L does not have)")
+    return (f"{plan.spec.name}, {salp}, {a.scheduler}/{a.page_policy} page; N={a.neurons}, preset {a.preset}: "
+            f"{a.format}, guard {a.guard}, training {a.training}; BER(VDD) vendor {a.vendor}, error model "
+            f"{a.error_model}; images: {n_train} train / {len(data.x_val)} validation (choices) / "
+            f"{n_test} test (reported), {n_dram} test images simulated in DRAM; "
+            f"{a.spike_seeds} spike seed(s) x {a.seeds} fault map(s)")
+
+
+def _clean_runs(model, sets: dict, formats, spikes, spec) -> dict:
+    """Error-free outcomes ``clean_<set>_<format>`` (bool [spike seeds, images]) of the reference
+    network (the plain one, or with ``--training fat`` its error-free control)."""
+    from mapping.tolerance import StoredWeights
+    from snn.infer import correct_matrix
+    out = {}
+    for f in formats:
+        w, _ = StoredWeights.default(model.weights.shape, f, spec).read(model.weights, None)
+        for s, (x, y) in sets.items():
+            out[f"clean_{s}_{f}"] = correct_matrix(model, x, y, seeds=spikes, weights=w)
+    return out
+
+
+def _check_reachable(clean: dict, fmt: str, target_loss: float) -> None:
+    """A target the error-free network already misses (e.g. q8's quantisation loss on validation
+    above --target-loss) can select nothing: say so before the sweep."""
+    from bench._sweep_errors import UsageError
+    from snn.stats import paired_loss_estimate
+    loss = paired_loss_estimate(clean["clean_val_fp32"], clean[f"clean_val_{fmt}"]).scaled(100.0)
+    if loss.high > target_loss + 1e-9:
+        raise UsageError(f"--target-loss {target_loss:g}: the error-free {fmt} network already loses "
+                         f"{loss.mean:.2f} points (95% CI up to {loss.high:.2f}) on the validation images; "
+                         f"no row can meet it")
+
+
 def run_network_sweep(plan) -> None:
     from dataclasses import replace
 
     from bench.runner import run_points
-    from mapping.tolerance import StoredWeights
     from snn.data import load_default_split
     from snn.formats import get_format
     from snn.params import NetworkParams
+    from snn.stats import accuracy_estimate
 
     args = plan.args
     progress = not args.no_progress
     cdir = cache_dir(args.cache_dir)
-    data = load_default_split()
+    data = load_default_split().with_validation(args.val_images, args.seed)
     params = replace(NetworkParams(), n_neurons=args.neurons)
-    n_train = min(args.train_images, len(data.x_train))
+    n_train = len(data.x_train) if args.train_images is None else args.train_images
     x_train, y_train = data.shuffled_train(args.seed, n_train)
-    model, model_path = get_model(params, x_train, y_train, epochs=args.epochs,
+    plain, plain_path = get_model(params, x_train, y_train, epochs=args.epochs,
                                   seed=args.seed, cache=cdir, progress=progress, log=_log)
-    x_eval, y_eval = eval_sample(data.x_test, data.y_test, args.images, args.seed)
-    n_dram = min(args.dram_images, len(x_eval))
-    formats = sorted({args.format, BASELINE[1]})
+    model, model_path = plain, plain_path
+    if args.training == "fat":   # the error-free reference: the same extra epoch without faults
+        model, model_path = fat_control(plain, plain_path, x_train, y_train, plan.spec, seed=args.seed,
+                                        guard=args.guard, cache=cdir)
+    test_idx, x_test, y_test = sample_test_images(data.x_test, data.y_test, args.images, args.seed, ACCURACY_SALT)
+    dram_idx, x_dram, y_dram = sample_test_images(data.x_test, data.y_test, args.dram_images, args.seed, DRAM_SALT)
+    formats = sorted({args.format, "fp32"})
+    spikes = spike_seeds(args.seed, args.spike_seeds)
     seeds = fault_seeds(args.seed, args.seeds)
+    sets = {"val": (data.x_val, data.y_val), "test": (x_test, y_test)}
+    clean = _clean_runs(model, sets, formats, spikes, plan.spec)
+    _check_reachable(clean, args.format, args.target_loss)
 
-    clean = {}
-    for f in formats:
-        w, _ = StoredWeights.default(model.weights.shape, f, plan.spec).read(model.weights, None)
-        clean[f] = evaluate_accuracy(model, x_eval, y_eval, args.seed, w)
-    target_frac = (clean["fp32"] - args.target_loss) / 100.0
+    calibrate = None
+    if args.training == "fat":
+        def calibrate(net, store, fault_map):   # from the plain network, like the control
+            return calibrated_model(plain, plain_path, x_train, y_train, store, fault_map, seed=args.seed,
+                                    guard=args.guard, cache=cdir)[0]
     tol, tol_rows = {}, {}
     for f in formats:
         if args.tolerable_ber is not None:
             tol[f] = float(args.tolerable_ber)
-        elif "sparkxd" in args.policies:
-            with tqdm(desc=f"tolerance {f}", disable=not progress, unit="eval") as bar:
+        elif "sparkxd" in args.policies and f == args.format:
+            with tqdm(desc=f"tolerable BER {f} ({args.training}, validation)", disable=not progress,
+                      unit="eval") as bar:
                 tol[f], tol_rows[f] = tolerable_ber(
-                    model, x_eval, y_eval, f, target_acc=target_frac, seeds=seeds,
-                    error_model=args.error_model,
-                    guard=args.guard, spec=plan.spec, eval_seed=args.seed, clean=clean[f] / 100.0,
-                    progress=bar.update)
+                    model, data.x_val, data.y_val, f, max_loss=args.target_loss / 100.0, seeds=seeds,
+                    spike_seeds=spikes, error_model=args.error_model, guard=args.guard, spec=plan.spec,
+                    clean=clean[f"clean_val_{f}"], reference=clean["clean_val_fp32"], calibrate=calibrate,
+                    per_decade=FAT_PER_DECADE if calibrate else PLAIN_PER_DECADE, progress=bar.update)
         else:
             tol[f] = 0.0
-    _log("error-free accuracy: " + ", ".join(f"{f} {clean[f]:.2f}%" for f in formats)
-         + "; tolerable BER: " + ", ".join(f"{f} {tol[f]:.2g}" for f in formats))
+    clean_pct = {f"{s}_{f}": accuracy_estimate(clean[f"clean_{s}_{f}"]).scaled(100.0)
+                 for s in IMAGE_SETS for f in formats}
+    _log("error-free accuracy: " + ", ".join(f"{k} {e.mean:.2f}% [{e.low:.2f}, {e.high:.2f}]"
+                                             for k, e in clean_pct.items())
+         + ("; tolerable BER (validation): " + ", ".join(f"{f} {tol[f]:.2g}" for f in tol_rows) if tol_rows else ""))
 
-    arrays = {"x_eval": x_eval, "y_eval": y_eval}
+    arrays = {"x_train": x_train, "y_train": y_train, "x_val": data.x_val, "y_val": data.y_val,
+              "x_test": x_test, "y_test": y_test, **clean}
     for f in formats:
-        arrays[f"stream_{f}"] = access_stream(model, x_eval[:n_dram], args.dataflow, args.seed,
-                                              get_format(f).bits)
+        arrays[f"stream_{f}"] = access_stream(model, x_dram, args.dataflow, spikes[0], get_format(f).bits)
     meta = {"spec": args.spec, "mapping": args.mapping, "model_path": str(model_path),
+            "fat_from_path": str(plain_path) if args.training == "fat" else None,
             "vendor": args.vendor, "error_model": args.error_model, "guard": args.guard,
-            "device_seed": int(args.seed), "placement_seed": int(args.seed), "eval_seed": int(args.seed),
-            "fault_seeds": seeds, "tolerable_ber": tol, "clean_accuracy": clean,
+            "training": args.training, "train_seed": int(args.seed),
+            "device_seed": int(args.seed), "placement_seed": int(args.seed), "spike_seeds": spikes,
+            "fault_seeds": seeds, "tolerable_ber": tol,
             "controller": dataclasses.asdict(plan.config), "engine": args.engine, "arrival": args.arrival,
-            "dram_images": n_dram, "shape": list(model.weights.shape)}
+            "dram_images": len(dram_idx), "shape": list(model.weights.shape)}
     cid = save_context(cdir, meta, arrays)
+    resume = (Path(args.out) / ".resume") if args.resume else None
     points = sweep_points(plan, cid, cdir, args.format)
-    results = run_points(run_point, points, jobs=args.jobs, dask_address=args.dask,
-                         resume_dir=(Path(args.out) / ".resume") if args.resume else None,
+    results = run_points(run_point, points, jobs=args.jobs, dask_address=args.dask, resume_dir=resume,
                          progress=progress, desc="policy x VDD")
-    rows = finish_rows(results, plan, clean["fp32"])
-    print(render_table(rows))
+    rows = finish_rows(results, plan.spec.vdd_nominal, args.target_loss)
+    print(header_line(plan, data, len(x_train), len(test_idx), len(dram_idx)))
+    print(render_table(rows, TERMINAL_COLUMNS))
     print(closing_line(rows, args.target_loss))
+    best = best_row(rows, args.target_loss)
+    terms = None
+    if best is not None:
+        terms = _saving_terms(plan, best, cid, cdir, resume, tol)
+        print(terms_line(terms))
     run_meta = {"command": "sweep_mappings", "spec": plan.spec.name, "neurons": args.neurons,
-                "format": args.format, "dataflow": args.dataflow, "error_model": args.error_model,
-                "vendor": args.vendor, "guard": args.guard, "seed": args.seed, "seeds": args.seeds,
-                "images": len(x_eval), "dram_images": n_dram, "train_images": n_train, "epochs": args.epochs,
-                "arrival": args.arrival, "controller": dataclasses.asdict(plan.config),
+                "preset": args.preset, "format": args.format, "guard": args.guard, "training": args.training,
+                "error_free_reference": ("the plain network" if args.training == "plain" else
+                                         "FAT control: the plain network trained the same extra epoch "
+                                         "without faults"),
+                "dataflow": args.dataflow, "error_model": args.error_model, "vendor": args.vendor,
+                "seed": args.seed, "fault_seeds": seeds, "spike_seeds": spikes,
+                "image_sets": {**data.describe(), "train_images_used": len(x_train),
+                               "test_images": len(test_idx), "test_sample_seed": [args.seed, ACCURACY_SALT],
+                               "test_indices": test_idx.tolist()},
+                "dram_images": {"count": len(dram_idx), "sample_seed": [args.seed, DRAM_SALT],
+                                "test_indices": dram_idx.tolist(), "labels": y_dram.tolist()},
+                "epochs": args.epochs, "arrival": args.arrival, "controller": dataclasses.asdict(plan.config),
                 "mapping": args.mapping,
-                "clean_accuracy_pct": clean, "tolerable_ber": tol, "target_loss": args.target_loss,
-                "best": _best_summary(rows, args.target_loss),
-                "tolerance_curve": {f: [{k: r[k] for k in ("ber", "seed", "accuracy", "flipped_bits")}
+                "clean_accuracy_pct": {k: e.as_dict() for k, e in clean_pct.items()},
+                "tolerable_ber": tol, "target_loss": args.target_loss,
+                "selection": "lowest energy with validation loss upper 95% bound <= target_loss; test reported",
+                "best": _best_summary(best), "saving_terms": terms,
+                "tolerance_curve": {f: [{k: r.get(k) for k in ("ber", "n", "mean", "ci_low", "ci_high", "loss",
+                                                               "loss_ci_low", "loss_ci_high", "flipped_bits")}
                                         for r in rs] for f, rs in tol_rows.items()}}
-    title = (f"{plan.spec.name}, N={args.neurons}, {args.format}, {args.dataflow} dataflow, "
-             f"vendor {args.vendor}, {len(x_eval)} images")
+    title = (f"{plan.spec.name}, N={args.neurons}, {args.format}, guard {args.guard}, {args.training}, "
+             f"vendor {args.vendor}, {len(test_idx)} test images")
     paths = write_outputs(Path(args.out), rows, run_meta, args.plot, title)
     _log("wrote " + ", ".join(str(p) for p in paths))
 
 
-def _best_summary(rows, target_loss):
-    b = best_row(rows, target_loss)
+def _saving_terms(plan, best, cid, cdir, resume, tol) -> dict:
+    """Energies of the decomposition points (DRAM only), every layout made with the chosen
+    format's tolerable BER (the safe subarrays of the chosen row)."""
+    from bench.runner import run_points
+    pts = [{"cache_dir": str(cdir), "context": cid, "policy": p, "layout_vdd": float(lv), "vdd": float(v),
+            "format": f, "tolerable_ber": tol[best["format"]], "dram_only": True}
+           for p, lv, v, f in decomposition_points(best, plan.spec.vdd_nominal)]
+    res = run_points(run_point, pts, jobs=1, resume_dir=resume, progress=False)
+    return saving_terms([r["energy_uj"] for r in res])
+
+
+def _best_summary(b):
     if b is None:
         return None
-    return {k: b.get(k) for k in ("policy", "vdd_v", "format", "energy_uj", "saving_pct", "accuracy_pct",
-                                  "accuracy_loss")}
+    keys = ("policy", "vdd_v", "format", "energy_uj", "energy_ci_low_uj", "energy_ci_high_uj", "saving_pct",
+            "val_accuracy_pct", "val_accuracy_loss", "val_loss_ci_low", "val_loss_ci_high",
+            "accuracy_pct", "accuracy_ci_low", "accuracy_ci_high", "accuracy_loss", "loss_ci_low", "loss_ci_high")
+    return {k: b.get(k) for k in keys}

@@ -1,5 +1,6 @@
-"""Network side of the placement sweep: the trained model (cached), the evaluation images, the
-weight-access stream, and the network's error tolerance.
+"""Network side of the placement sweep: the trained model (cached), its per-device calibrated
+copies (cached), the test samples, the weight-access stream, and the network's error tolerance
+on validation images.
 
 Model cache: ``<cache>/models/<key>.npz`` (snn.model_io format) where ``<key>`` digests every
 input of training -- all NetworkParams fields, the training images and labels, epochs, seed and
@@ -67,11 +68,27 @@ def get_model(params, x_train, y_train, *, epochs: int, seed: int, cache: Path, 
     return model, path
 
 
-def eval_sample(x_test, y_test, n: int, seed: int):
-    """A seeded random sample of ``n`` test images (the test split is ordered by class)."""
-    n = min(int(n), len(x_test))
-    idx = np.sort(np.random.default_rng([int(seed), 0x1A6E5]).permutation(len(x_test))[:n])
-    return np.ascontiguousarray(x_test[idx]), np.ascontiguousarray(y_test[idx])
+def sample_test_images(x_test, y_test, n: int, seed: int, salt: int):
+    """(indices, images, labels) of a seeded, class-stratified sample of ``n`` test images
+    (``salt`` keeps different samples of the same seed apart; the test split is sorted by class,
+    so "the first n" would be the zeros)."""
+    from snn.data import stratified_indices
+    idx = stratified_indices(y_test, min(int(n), len(y_test)), [int(seed), int(salt)])
+    return idx, np.ascontiguousarray(x_test[idx]), np.ascontiguousarray(y_test[idx])
+
+
+#: salts of the two test samples: the accuracy images and the images whose reads are simulated
+ACCURACY_SALT, DRAM_SALT = 0x1A6E5, 0xD7A3
+
+
+def spike_seeds(seed: int, n: int) -> list[int]:
+    """Input-spike seeds of inference, derived from the master seed (apart from training's)."""
+    return [1_000_000 + 1000 * int(seed) + k for k in range(int(n))]
+
+
+def fault_seeds(seed: int, n: int) -> list[int]:
+    """Fault-map seeds (devices) derived from the master seed (apart from the region seed)."""
+    return [int(seed) * 1000 + 1 + k for k in range(int(n))]
 
 
 def access_stream(model, images, dataflow: str, seed: int, word_bits: int) -> np.ndarray:
@@ -80,24 +97,85 @@ def access_stream(model, images, dataflow: str, seed: int, word_bits: int) -> np
     return weight_access_stream(model, images, dataflow=dataflow, seed=seed, word_bits=word_bits)
 
 
-def tolerable_ber(model, x, y, fmt: str, *, target_acc: float, seeds, error_model, guard: str, spec,
-                  eval_seed: int, clean: float, lo: float = 1e-8, hi: float = 1e-2, per_decade: int = 4,
-                  progress=None) -> tuple[float, list]:
-    """Largest BER of a log grid at which (and below which) the mean accuracy over ``seeds``
-    stays >= ``target_acc`` (fractions), with errors spread uniformly over the device.
+# ---------------------------------------------------------------------------------------------
+# per-device calibration (fault-aware training on the device's own faults), cached
 
-    The grid is walked upwards and stops at the first failing BER. Returns (BER, rows); the BER
-    is 0.0 when even the smallest grid BER fails.
+def _fault_map_digest(h, fault_map, layout) -> None:
+    from dramsim.errors.fault_map import location_arrays
+    h.update(json.dumps({"model": fault_map.model, "ber": float(fault_map.ber), "seed": int(fault_map.seed),
+                         "persistent": bool(fault_map.persistent),
+                         "params": dataclasses.asdict(fault_map.params)}, sort_keys=True).encode())
+    h.update(np.ascontiguousarray(fault_map.region_ber, dtype=np.float64).tobytes())
+    for a in location_arrays(layout, fault_map.org, layout.word_bits):
+        h.update(np.ascontiguousarray(a).tobytes())
+
+
+def calibrated_model(plain, plain_path, x, y, store, fault_map, *, seed: int, guard: str, cache: Path):
+    """(model, path): the plain model calibrated to ``fault_map`` at ``store.layout``
+    (``mapping.fault_aware.calibrate_to_device``), cached under ``<cache>/models/fat/`` by every
+    input: the plain model file, the fault map (region BERs included), the word locations,
+    format, guard, seed and training images."""
+    import mapping.fault_aware
+    from mapping.fault_aware import calibrate_to_device
+    from snn.model_io import ModelFileError, load_model, save_model
+    h = hashlib.sha256(Path(plain_path).name.encode())
+    h.update(Path(mapping.fault_aware.__file__).read_bytes())
+    h.update(json.dumps({"format": store.fmt.name, "guard": guard, "seed": int(seed)}).encode())
+    h.update(np.ascontiguousarray(x).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    _fault_map_digest(h, fault_map, store.layout)
+    h.update(snn_source_digest().encode())
+    path = Path(cache) / "models" / "fat" / f"{h.hexdigest()[:32]}.npz"
+    if path.exists():
+        try:
+            return load_model(path), path
+        except ModelFileError:
+            pass
+    model = calibrate_to_device(plain, x, y, store, fault_map, seed=seed, guard=guard)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, path)
+    return model, path
+
+
+def fat_control(plain, plain_path, x, y, spec, *, seed: int, guard: str, cache: Path):
+    """(model, path): the plain model put through the same calibration with a device that
+    never fails (BER 0): one more epoch of the same training, no faults. It is the error-free
+    reference of ``--training fat``, so that the extra epoch is not counted as fault tolerance;
+    a device whose faults miss every stored bit gets exactly this network."""
+    from dramsim.errors import ErrorParams, FaultMap
+    from mapping.tolerance import StoredWeights
+    store = StoredWeights.default(plain.weights.shape, "fp32", spec)
+    never = FaultMap(spec.org, 0, 0.0, seed=0, params=ErrorParams().homogeneous())
+    return calibrated_model(plain, plain_path, x, y, store, never, seed=seed, guard=guard, cache=cache)
+
+
+# ---------------------------------------------------------------------------------------------
+# tolerable BER, measured on validation images
+
+def tolerable_ber(model, x_val, y_val, fmt: str, *, max_loss: float, seeds, spike_seeds, error_model,
+                  guard: str, spec, clean, reference, calibrate=None, lo: float = 1e-8, hi: float = 1e-2,
+                  per_decade: int = 4, progress=None) -> tuple[float, list]:
+    """Largest BER of a log grid at which -- and below which -- the upper 95 % bound of the
+    accuracy loss (against ``reference``, the error-free fp32 run) on the VALIDATION images
+    stays within ``max_loss`` (a fraction), with errors spread uniformly over the device.
+
+    The grid is walked upwards and stops at the first failing BER. ``calibrate``: per-device
+    fault-aware training at each (BER, device) (``--training fat``). Returns (BER, summary
+    rows); the BER is 0.0 when even the smallest grid BER fails.
     """
     from dramsim.errors import ErrorParams
-    from mapping.tolerance import log_grid, max_tolerable_ber, summarize, tolerance_curve
+    from mapping.tolerance import log_grid, spike_seed_evaluator, summarize, tolerance_curve
+    from mapping.tolerance import tolerable_ber as tolerable_from_summary
     flat = ErrorParams().homogeneous()
+    correct = spike_seed_evaluator(spike_seeds)
     rows = []
     for ber in log_grid(lo, hi, per_decade):
-        part = tolerance_curve(model, x, y, [float(ber)], list(seeds), error_model, fmt, guard, spec=spec,
-                               params=flat, eval_seed=eval_seed, clean=clean, progress=progress)
+        part = tolerance_curve(model, x_val, y_val, [float(ber)], list(seeds), error_model, fmt, guard, spec=spec,
+                               params=flat, correct=correct, clean=clean, reference=reference,
+                               calibrate=calibrate, progress=progress)
         rows.extend(part)
-        if np.mean([r["accuracy"] for r in part]) < target_acc:
+        if summarize(part)[0]["loss_ci_high"] > max_loss + 1e-12:
             break
-    best = max_tolerable_ber(summarize(rows), target_acc)
-    return (0.0 if best is None else float(best)), rows
+    summary = summarize(rows)
+    best = tolerable_from_summary(summary, max_loss)
+    return (0.0 if best is None else float(best)), summary

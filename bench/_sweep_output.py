@@ -16,6 +16,8 @@ from tabulate import tabulate
 from traces.atomic import atomic_output
 
 #: (key, terminal header, CSV/JSON number format) for every column of a placement sweep.
+#: Test columns carry the plain names; ``val_`` columns are the validation images the choices
+#: are made on. ``*_ci_low`` / ``*_ci_high``: 95 % confidence interval (snn.stats).
 COLUMNS = (
     ("policy", "policy", None),
     ("format", "format", None),
@@ -26,13 +28,58 @@ COLUMNS = (
     ("read_latency_ns", "read lat.\n(ns)", ".2f"),
     ("dram_cycles", "DRAM cycles\n/inference", ".0f"),
     ("energy_uj", "energy\n(uJ/inf.)", ".3f"),
+    ("energy_ci_low_uj", "energy\nCI low", ".3f"),
+    ("energy_ci_high_uj", "energy\nCI high", ".3f"),
     ("energy_act_uj", "ACT+PRE\n(uJ)", ".3f"),
     ("energy_rd_uj", "RD\n(uJ)", ".3f"),
     ("energy_bg_uj", "backgr.\n(uJ)", ".3f"),
     ("energy_ref_uj", "refresh\n(uJ)", ".3f"),
     ("saving_pct", "saving vs\nbaseline (%)", ".1f"),
+    ("saving_ci_low", "", ".2f"),
+    ("saving_ci_high", "", ".2f"),
+    ("flipped_bits", "flipped\nbits", ".1f"),
+    ("val_accuracy_pct", "val.\naccuracy (%)", ".2f"),
+    ("val_accuracy_ci_low", "", ".2f"),
+    ("val_accuracy_ci_high", "", ".2f"),
+    ("val_accuracy_loss", "val.\nloss", ".2f"),
+    ("val_loss_ci_low", "", ".2f"),
+    ("val_loss_ci_high", "", ".2f"),
+    ("meets_target", "meets target\n(val.)", None),
     ("accuracy_pct", "accuracy\n(%)", ".2f"),
+    ("accuracy_ci_low", "", ".2f"),
+    ("accuracy_ci_high", "", ".2f"),
     ("accuracy_loss", "acc. loss\n(points)", ".2f"),
+    ("loss_ci_low", "", ".2f"),
+    ("loss_ci_high", "", ".2f"),
+    ("note", "note", None),
+)
+
+
+def _with_ci(key: str, low: str, high: str, spec: str):
+    """Terminal cell ``mean [low, high]``."""
+    def cell(row):
+        if row.get(key) is None:
+            return ""
+        if row.get(low) is None or row.get(high) is None:
+            return format(row[key], spec)
+        return f"{format(row[key], spec)} [{format(row[low], spec)}, {format(row[high], spec)}]"
+    return cell
+
+
+#: The compact terminal view (the files hold every column): one line per policy and VDD.
+TERMINAL_COLUMNS = (
+    ("policy", "policy", None),
+    ("format", "format", None),
+    ("vdd_v", "VDD\n(V)", ".3f"),
+    ("ber_used", "BER\nused", ".1e"),
+    ("row_hit_rate", "row\nhits", ".2f"),
+    ("energy_uj", "energy uJ/inf.\n[95% CI]", _with_ci("energy_uj", "energy_ci_low_uj", "energy_ci_high_uj", ".1f")),
+    ("saving_pct", "saving %\n[95% CI]", _with_ci("saving_pct", "saving_ci_low", "saving_ci_high", ".1f")),
+    ("val_accuracy_loss", "val. loss, points\n[95% CI]",
+     _with_ci("val_accuracy_loss", "val_loss_ci_low", "val_loss_ci_high", ".2f")),
+    ("meets_target", "meets\ntarget", None),
+    ("accuracy_pct", "test accuracy %\n[95% CI]", _with_ci("accuracy_pct", "accuracy_ci_low", "accuracy_ci_high", ".2f")),
+    ("accuracy_loss", "test loss, points\n[95% CI]", _with_ci("accuracy_loss", "loss_ci_low", "loss_ci_high", ".2f")),
     ("note", "note", None),
 )
 
@@ -55,7 +102,9 @@ TRACE_COLUMNS = (
 
 
 
-def _fmt(value, spec):
+def _fmt(value, spec, row=None):
+    if callable(spec):
+        return spec(row)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if spec is None:
@@ -64,9 +113,10 @@ def _fmt(value, spec):
 
 
 def render_table(rows: list[dict], columns=COLUMNS) -> str:
-    """The terminal table (tabulate, 'simple' grid); columns that are empty in every row are dropped."""
+    """The terminal table (tabulate, 'simple' grid); columns that are empty in every row are
+    dropped. A column's format may be a callable of the row (e.g. a mean with its interval)."""
     used = [c for c in columns if any(r.get(c[0]) not in (None, "") for r in rows)]
-    body = [[_fmt(r.get(k), f) for k, _, f in used] for r in rows]
+    body = [[_fmt(r.get(k), f, r) for k, _, f in used] for r in rows]
     return tabulate(body, headers=[h for _, h, _ in used], tablefmt="simple", disable_numparse=True,
                     stralign="right")
 
@@ -99,6 +149,8 @@ def to_json(rows: list[dict], meta: dict, columns=COLUMNS) -> str:
 
 def _json_row(r: dict, columns) -> dict:
     out = {k: _clean(r.get(k)) for k, _, _ in columns}
+    if r.get("energy_per_image_uj") is not None:
+        out["energy_per_image_uj"] = [_clean(v) for v in r["energy_per_image_uj"]]
     if r.get("layout_info"):
         out["layout"] = {k: _clean(v) for k, v in sorted(r["layout_info"].items())}
     return out

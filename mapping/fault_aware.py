@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dramsim.errors import ErrorParams, FaultMap, parse_model
-from mapping.guard import apply_guard, check_guard
-from mapping.inject import count_flipped_bits, flip_masks
+from mapping.guard import check_guard
+from mapping.inject import count_flipped_bits, flip_masks, read_back
 from mapping.tolerance import StoredWeights
 
 SCHEDULES = ("ramp", "constant")
@@ -107,6 +107,7 @@ class FaultAwareHook:
     faults: str = "device"
     levels_per_decade: int = 8
     seed: int = 0
+    target_region_ber: np.ndarray | None = None     # device faults: per-subarray BER at the target
     theta: np.ndarray | None = None                 # the network's thresholds (watched, not changed)
     ceiling_mv: float = math.inf                     # theta at which a neuron can no longer fire
     calls: int = 0
@@ -147,6 +148,10 @@ class FaultAwareHook:
             return self._cached[1], self._cached[2]
         fm = FaultMap.build(self.store.spec, self.error_model, ber, seed=self.seed, params=self.params,
                             persistent=device)
+        if self.target_region_ber is not None:   # the device's own weak and strong regions, scaled
+            scale = 1.0 if ber == self.target_ber else ber / self.target_ber   # exact at the target
+            fm = FaultMap(fm.org, fm.model, fm.ber, fm.seed, fm.params, fm.persistent,
+                          region_ber=np.minimum(self.target_region_ber * scale, 1.0))
         masks = flip_masks(words, self.store.layout, fm, read_index=0 if device else self.calls).reshape(-1)
         idx = np.flatnonzero(masks)
         if device:
@@ -165,7 +170,7 @@ class FaultAwareHook:
         fmt = self.store.fmt
         words = fmt.encode(weights)
         idx, masks = self._faulty_words(words, ber)
-        vals = apply_guard(fmt.decode(words.reshape(-1)[idx] ^ masks), self.guard, fmt.w_max)
+        vals = read_back(fmt, words.reshape(-1)[idx], masks, self.guard)
         return idx, vals, count_flipped_bits(masks)
 
     def __call__(self, weights: np.ndarray, image_index: int) -> None:
@@ -197,14 +202,16 @@ def train_fault_aware(model, x, y=None, *, target_ber: float, epochs: int = 1, s
                       schedule: str = "ramp", start_ber: float | None = None, ramp: float = 0.5,
                       every: int = 1, mode: str = "restore", faults: str = "device",
                       levels_per_decade: int = 8, retire: bool = True, spec=None, layout=None,
-                      progress: bool = False, fault_seed: int = 0):
+                      progress: bool = False, fault_seed: int = 0, target_region_ber=None):
     """Train ``model`` in place with a :class:`FaultAwareHook`; returns the hook (for its log).
 
     ``fault_seed`` is the device (``faults="device"``: use the fault-map seed you will evaluate
     with) or keys the fresh faults (``"fresh"``: keep it away from evaluation seeds). With
     labels ``y`` the neurons are then labelled from the weights as the device returns them at
     the target BER (device faults) or from the clean weights (fresh faults). The model keeps the
-    clean, stored weights. With ``retire`` (device faults), neurons whose adaptive threshold
+    clean, stored weights. ``target_region_ber`` (device faults) is the device's per-subarray BER
+    at the target (``FaultMap.region_ber``): the schedule scales it down and up again, like a
+    VDD being lowered, and meets it exactly at the target. With ``retire`` (device faults), neurons whose adaptive threshold
     reached the firing ceiling while training at the target BER are retired: their theta is set
     above the ceiling, so they stay silent instead of waking up whenever theta has decayed a little.
     """
@@ -218,6 +225,7 @@ def train_fault_aware(model, x, y=None, *, target_ber: float, epochs: int = 1, s
                           params=params or ErrorParams(), schedule=schedule, start_ber=start_ber,
                           ramp=ramp, guard=guard, mode=mode, faults=faults,
                           levels_per_decade=levels_per_decade, seed=fault_seed, theta=model.theta,
+                          target_region_ber=target_region_ber,
                           ceiling_mv=firing_ceiling_mv(model.params))
     # snn.train's image_index counts presented images across epochs (0 .. n_images-1); the hook
     # uses it for the schedule and its own call counter to key fresh faults.
@@ -229,3 +237,25 @@ def train_fault_aware(model, x, y=None, *, target_ber: float, epochs: int = 1, s
         w = hook.device_view(model.weights) if faults == "device" else None
         model.labels = assign_labels(spike_counts(model, x, seed=seed, weights=w), y)
     return hook
+
+
+def calibrate_to_device(model, x, y, store: StoredWeights, fault_map: FaultMap, *, seed: int = 0,
+                        guard: str = "none", epochs: int = 1, retire: bool = True):
+    """A copy of the trained ``model`` calibrated to one device at one operating point:
+    device FAT (one more epoch over ``x``, ``y``) on exactly the persistent faults ``fault_map``
+    puts at the words' locations ``store.layout``, the BER rising to ``fault_map.ber`` with the
+    device's own region profile (the VDD being lowered to the operating point), then weak-neuron
+    retirement and labels as the device returns the weights.
+
+    The gain is tied to the device, layout and voltage (docs/errors.md): it is per-device
+    calibration, not a network that tolerates errors in general.
+    """
+    if not fault_map.persistent:
+        raise ValueError("calibration needs a persistent fault map (the device's weak cells)")
+    out = model.copy()
+    train_fault_aware(out, x, y, target_ber=float(fault_map.ber), epochs=epochs, seed=seed, fmt=store.fmt,
+                      error_model=fault_map.model, params=fault_map.params, guard=guard, spec=store.spec,
+                      layout=store.layout, fault_seed=int(fault_map.seed),
+                      target_region_ber=np.asarray(fault_map.region_ber, dtype=np.float64).reshape(-1),
+                      retire=retire)
+    return out

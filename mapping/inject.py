@@ -63,6 +63,20 @@ def inject(words, layout: Layout, fault_map: FaultMap, read_index: int = 0,
     return w ^ flip_masks(w, layout, fault_map, read_index, bit_select)
 
 
+def read_back(fmt, words, masks, guard: str = "none") -> np.ndarray:
+    """The weights the accelerator computes with after reading ``words`` of format ``fmt`` whose
+    bits set in ``masks`` flipped: ``guard(decode(words ^ masks))`` as float32.
+
+    This is the one path from stored words to usable weights: the tolerance analysis, the
+    sweep, fault-aware training and :func:`read_weights` all go through it. ``masks=None``
+    means an error-free read.
+    """
+    words = np.asarray(words)
+    if masks is not None:
+        words = words ^ np.asarray(masks, dtype=words.dtype)
+    return apply_guard(fmt.decode(words), guard, fmt.w_max)
+
+
 def read_weights(weights, fmt, layout: Layout, fault_map: FaultMap | None, guard: str = "none",
                  read_index: int = 0, bit_select: int | None = None) -> np.ndarray:
     """Store ``weights`` in format ``fmt``, read them back through the fault map, decode, guard.
@@ -70,6 +84,5 @@ def read_weights(weights, fmt, layout: Layout, fault_map: FaultMap | None, guard
     Returns float32 weights of the same shape. ``fault_map=None`` means an error-free read.
     """
     words = fmt.encode(np.asarray(weights, dtype=np.float32))
-    if fault_map is not None:
-        words = inject(words, layout, fault_map, read_index, bit_select)
-    return apply_guard(fmt.decode(words), guard, fmt.w_max)
+    masks = None if fault_map is None else flip_masks(words, layout, fault_map, read_index, bit_select)
+    return read_back(fmt, words, masks, guard)

@@ -2,15 +2,18 @@
 
 For every BER of a grid and every fault-map seed, the weights are encoded in a storage format,
 placed by a layout, read back through a :class:`dramsim.errors.FaultMap` (``mapping.inject``),
-decoded, passed through the read guard and used for inference. All evaluations use the same
-inference seed (common random numbers), so differences between rows come from the bit errors
-alone; a run in which no bit flipped reuses the error-free accuracy (inference is deterministic
-for a seed and weights, so this is exact, and it makes the low-BER end of a sweep free).
+decoded, passed through the read guard (``mapping.inject.read_back``) and used for inference
+under several input-spike seeds. Every run keeps, per image, whether it was classified
+correctly; all runs share the spike seeds (common random numbers), so a run's loss is paired
+against the error-free run on the same images and spikes and differences come from the bit
+errors alone. A run in which no bit flipped reuses the error-free outcomes (inference is
+deterministic for a seed and weights, so this is exact, and it makes the low-BER end free).
 
-The *maximum tolerable BER* for an accuracy target is the largest grid BER at which the mean
-accuracy over seeds, and at every smaller grid BER, is at least the target
-(:func:`max_tolerable_ber`); :func:`crossing_ber` gives the log-interpolated crossing between
-that point and the next one.
+:func:`summarize` gives accuracy and loss with 95 % confidence intervals (``snn.stats``). The
+*tolerable BER* (:func:`tolerable_ber`) is the largest grid BER at which -- and at every smaller
+grid BER -- the upper confidence bound of the loss is within the allowed loss. Callers measure
+it on validation images, never on the test images they report. (:func:`max_tolerable_ber` and
+:func:`crossing_ber` judge the mean accuracy against an absolute target instead.)
 
 Used by ``python -m bench.tolerance`` and by the main mapping sweep.
 """
@@ -22,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dramsim.errors import ErrorParams, FaultMap, parse_model
-from mapping.guard import apply_guard, check_guard
-from mapping.inject import count_flipped_bits, default_layout, flip_masks
+from mapping.guard import check_guard
+from mapping.inject import count_flipped_bits, default_layout, flip_masks, read_back
 from snn.formats import get_format
 
 DEFAULT_SPEC = "DDR3L-1600K"
@@ -61,52 +64,78 @@ class StoredWeights:
              bit_select: int | None = None) -> tuple[np.ndarray, int]:
         """(weights as read back -- decoded and guarded --, number of flipped bits)."""
         words = self.fmt.encode(np.asarray(weights, dtype=np.float32))
-        flipped = 0
-        if fault_map is not None:
-            masks = flip_masks(words, self.layout, fault_map, read_index, bit_select)
-            flipped = count_flipped_bits(masks)
-            words = words ^ masks
-        return apply_guard(self.fmt.decode(words), guard, self.fmt.w_max), flipped
+        masks = None if fault_map is None else flip_masks(words, self.layout, fault_map, read_index, bit_select)
+        flipped = 0 if masks is None else count_flipped_bits(masks)
+        return read_back(self.fmt, words, masks, guard), flipped
 
 
-def _evaluate(model, x, y, seed, weights) -> float:
-    from snn.infer import evaluate
-    return float(evaluate(model, x, y, seed=seed, weights=weights).accuracy)
+def spike_seed_evaluator(spike_seeds=(0,), threads: int = 1):
+    """``correct(model, x, y, weights) -> bool [S, n]`` under the input-spike seeds given."""
+    seeds = tuple(int(s) for s in spike_seeds)
+    if not seeds:
+        raise ValueError("need at least one input-spike seed")
+
+    def correct(model, x, y, weights):
+        from snn.infer import correct_matrix
+        return correct_matrix(model, x, y, seeds=seeds, weights=weights, threads=threads)
+    return correct
 
 
-def clean_accuracy(model, x, y, store: StoredWeights, eval_seed: int = 0, evaluate=_evaluate) -> float:
-    """Accuracy with the weights stored error-free in ``store.fmt`` (quantisation included)."""
+def clean_correct(model, x, y, store: StoredWeights, correct) -> np.ndarray:
+    """bool [S, n]: the error-free run with the weights stored in ``store.fmt`` (quantisation
+    included), under the evaluator's spike seeds."""
     w, _ = store.read(model.weights, None)
-    return evaluate(model, x, y, eval_seed, w)
+    return correct(model, x, y, w)
 
 
 def tolerance_curve(model, x, y, bers, seeds, error_model=0, fmt="fp32", guard: str = "none", *,
-                    spec=None, layout=None, params: ErrorParams | None = None, eval_seed: int = 0,
-                    bit_select: int | None = None, progress=None, evaluate=_evaluate,
-                    clean: float | None = None) -> list[dict]:
-    """One row per (BER, seed): ``ber, seed, accuracy, flipped_bits, effective_ber, error_model,
-    format, guard``. ``effective_ber`` is the mean BER of the regions holding the words (differs
-    from ``ber`` when ``params`` has spatial spread and the layout covers few regions).
+                    spec=None, layout=None, params: ErrorParams | None = None, spike_seeds=(0,),
+                    bit_select: int | None = None, progress=None, correct=None,
+                    clean: np.ndarray | None = None, reference: np.ndarray | None = None,
+                    calibrate=None) -> list[dict]:
+    """One row per (BER, fault-map seed): ``ber, seed, accuracy, loss, flipped_bits,
+    effective_ber, error_model, format, guard`` and the per-image outcomes ``correct`` (bool
+    [spike seeds, images]) and ``reference`` (the error-free run the loss is paired against).
 
-    ``progress`` is an optional callable invoked once per evaluated row (e.g. ``tqdm.update``).
-    ``clean`` (the error-free accuracy for this format) is computed when not given.
+    ``correct`` evaluates (default: :func:`spike_seed_evaluator` of ``spike_seeds``); ``clean``
+    is this format's error-free run (computed when not given) and is reused, exactly, for a
+    fault map that flips no bit; ``reference`` (default ``clean``) is the run losses are measured
+    against, e.g. the error-free fp32 run when comparing formats. ``effective_ber`` is the mean
+    BER of the regions holding the words (differs from ``ber`` with spatial spread).
+    ``progress`` is called once per evaluated row (e.g. ``tqdm.update``). ``calibrate(model,
+    store, fault_map) -> model``, if given, is tried wherever the fault map flips a bit
+    (per-device fault-aware training, ``mapping.fault_aware.calibrate_to_device``) and kept
+    where it classifies more of ``x`` correctly than ``model`` on the same faulty device (so
+    pass validation images: that is a choice); where nothing flips there is nothing to
+    calibrate and the error-free outcomes are reused.
     """
     model_no = parse_model(error_model)
     check_guard(guard)
     store = StoredWeights.default(model.weights.shape, fmt, spec, layout)
     params = params or ErrorParams()
+    correct = correct or spike_seed_evaluator(spike_seeds)
     if clean is None:
-        clean = clean_accuracy(model, x, y, store, eval_seed, evaluate)
+        clean = clean_correct(model, x, y, store, correct)
+    reference = clean if reference is None else reference
     rows = []
     for ber in bers:
         for seed in seeds:
             fm = FaultMap.build(store.spec, model_no, float(ber), seed=int(seed), params=params)
             w, flipped = store.read(model.weights, fm, guard, bit_select=bit_select)
-            acc = clean if flipped == 0 else evaluate(model, x, y, eval_seed, w)
+            outcome = clean if flipped == 0 else correct(model, x, y, w)
+            calibrated = False
+            if flipped and calibrate is not None:   # keep the calibration only where it pays
+                net = calibrate(model, store, fm)
+                w_cal, flipped_cal = store.read(net.weights, fm, guard, bit_select=bit_select)
+                tried = correct(net, x, y, w_cal)
+                if tried.mean() > outcome.mean():
+                    outcome, flipped, calibrated = tried, flipped_cal, True
             rows.append({"error_model": model_no, "format": store.fmt.name, "guard": guard,
-                         "ber": float(ber), "seed": int(seed), "accuracy": acc,
-                         "flipped_bits": flipped,
-                         "effective_ber": float(fm.location_ber(store.layout, store.fmt.bits).mean())})
+                         "ber": float(ber), "seed": int(seed), "accuracy": float(outcome.mean()),
+                         "loss": float(reference.mean() - outcome.mean()),
+                         "flipped_bits": flipped, "calibrated": calibrated,
+                         "effective_ber": float(fm.location_ber(store.layout, store.fmt.bits).mean()),
+                         "correct": outcome, "reference": reference})
             if progress is not None:
                 progress(1)
     return rows
@@ -115,21 +144,61 @@ def tolerance_curve(model, x, y, bers, seeds, error_model=0, fmt="fp32", guard: 
 CONFIG_KEYS = ("error_model", "format", "guard")
 
 
+#: per-image arrays in curve rows; writers of CSV/JSON drop them (:func:`plain_rows`)
+ARRAY_KEYS = ("correct", "reference")
+
+
+def plain_rows(rows) -> list[dict]:
+    """Rows without their per-image arrays (for CSV/JSON)."""
+    return [{k: v for k, v in r.items() if k not in ARRAY_KEYS} for r in rows]
+
+
 def summarize(rows, keys=CONFIG_KEYS) -> list[dict]:
-    """Mean / std (sample) / min / max accuracy and mean flipped bits per configuration and BER."""
+    """Per configuration and BER: accuracy and loss (fractions) with their 95 % confidence
+    intervals over images, fault-map seeds (devices) and spike seeds (snn.stats), plus
+    sample std / min / max of the per-device accuracies and mean flipped bits."""
+    from snn.stats import accuracy_estimate, paired_loss_estimate
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(tuple(r.get(k) for k in keys) + (r["ber"],), []).append(r)
     out = []
     for key, rs in groups.items():
         acc = np.array([r["accuracy"] for r in rs], dtype=np.float64)
-        out.append({**dict(zip(keys, key[:-1])), "ber": key[-1], "n": len(rs),
-                    "mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(rs) > 1 else 0.0,
-                    "min": float(acc.min()), "max": float(acc.max()),
-                    "flipped_bits": float(np.mean([r["flipped_bits"] for r in rs])),
-                    "effective_ber": float(np.mean([r.get("effective_ber", r["ber"]) for r in rs]))})
+        row = {**dict(zip(keys, key[:-1])), "ber": key[-1], "n": len(rs),
+               "mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(rs) > 1 else 0.0,
+               "min": float(acc.min()), "max": float(acc.max()),
+               "flipped_bits": float(np.mean([r["flipped_bits"] for r in rs])),
+               "effective_ber": float(np.mean([r.get("effective_ber", r["ber"]) for r in rs]))}
+        if all("correct" in r for r in rs):
+            outcomes = np.stack([r["correct"] for r in rs])
+            a = accuracy_estimate(outcomes)
+            row.update(mean=a.mean, ci_low=a.low, ci_high=a.high)
+            if all(r.get("reference") is not None for r in rs):
+                loss = paired_loss_estimate(rs[0]["reference"], outcomes)
+                row.update(loss=loss.mean, loss_ci_low=loss.low, loss_ci_high=loss.high)
+        out.append(row)
     out.sort(key=lambda s: tuple(str(s.get(k)) for k in keys) + (s["ber"],))
     return out
+
+
+def tolerable_ber(summary, max_loss: float) -> float | None:
+    """Largest BER at which -- and at every smaller BER -- the upper 95 % confidence bound of the
+    accuracy loss is within ``max_loss`` (a fraction; 0.01 = 1 point).
+
+    ``summary``: rows of ONE configuration from :func:`summarize` (or raw curve rows). Judging
+    the upper bound, not the mean, means a BER passes only if its loss is shown to be small,
+    not if it merely came out small on these images. None if the smallest BER already fails;
+    the largest grid BER if none does (then a lower bound).
+    """
+    best = None
+    for s in sorted(_one_config_summary(summary), key=lambda s: s["ber"]):
+        if "loss_ci_high" not in s:
+            raise ValueError("tolerable_ber needs summaries with loss intervals (rows with 'correct' "
+                             "and 'reference')")
+        if s["loss_ci_high"] > max_loss + 1e-12:
+            break
+        best = s["ber"]
+    return best
 
 
 def _one_config_summary(rows) -> list[dict]:
@@ -183,22 +252,24 @@ def split_configs(summary, keys=CONFIG_KEYS) -> dict[tuple, list[dict]]:
 
 
 def bit_sensitivity(model, x, y, fmt="fp32", rate: float = 0.01, seeds=(0, 1, 2), guard: str = "none", *,
-                    spec=None, layout=None, eval_seed: int = 0, progress=None, evaluate=_evaluate,
-                    clean: float | None = None) -> list[dict]:
+                    spec=None, layout=None, spike_seeds=(0,), progress=None, correct=None,
+                    clean: np.ndarray | None = None) -> list[dict]:
     """Accuracy when only bit ``k`` of the words can flip (each with probability ``rate``), for
-    every bit position ``k`` of the format (homogeneous uniform errors). One row per bit."""
+    every bit position ``k`` of the format (homogeneous uniform errors). One row per bit, with
+    the loss against this format's error-free run and its 95 % interval."""
     store = StoredWeights.default(model.weights.shape, fmt, spec, layout)
     flat = ErrorParams(bank_spread=0.0, subarray_spread=0.0)
+    correct = correct or spike_seed_evaluator(spike_seeds)
     if clean is None:
-        clean = clean_accuracy(model, x, y, store, eval_seed, evaluate)
+        clean = clean_correct(model, x, y, store, correct)
     out = []
     for k in range(store.fmt.bits):
         rows = tolerance_curve(model, x, y, [rate], seeds, 0, store.fmt, guard, spec=store.spec,
-                               layout=store.layout, params=flat, eval_seed=eval_seed,
-                               bit_select=1 << k, progress=progress, evaluate=evaluate, clean=clean)
-        acc = np.array([r["accuracy"] for r in rows])
+                               layout=store.layout, params=flat, bit_select=1 << k, progress=progress,
+                               correct=correct, clean=clean)
+        s = summarize(rows)[0]
         out.append({"format": store.fmt.name, "guard": guard, "bit": k, "rate": rate,
-                    "mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-                    "min": float(acc.min()), "drop": float(clean - acc.mean()),
-                    "flipped_bits": float(np.mean([r["flipped_bits"] for r in rows]))})
+                    "mean": s["mean"], "std": s["std"], "min": s["min"], "drop": s["loss"],
+                    "drop_ci_low": s["loss_ci_low"], "drop_ci_high": s["loss_ci_high"],
+                    "flipped_bits": s["flipped_bits"]})
     return out

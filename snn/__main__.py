@@ -36,8 +36,9 @@ stratified split, see snn.data); --idx-dir DIR = the four standard MNIST/Fashion
 
 EVAL_HELP = """Classify test images with a trained model and print accuracy and the confusion matrix.
 
---images N evaluates N test images picked at random with --seed (all of them by default); the
-same --seed drives the Poisson input spikes.  Weights are used as stored in the model's format.
+--images N evaluates a class-stratified sample of N test images drawn with --seed (every digit
+gets its share; all test images by default); the same --seed drives the Poisson input spikes.
+Weights are used as stored in the model's format.
 """
 
 TRACE_HELP = """Record the weight-access stream of inference on test images, as a logical trace (.npz).
@@ -46,8 +47,10 @@ Dataflows: event (one row read per input spike, paced by the time to consume a r
 (each step's rows as one batch at the step start), dense (whole matrix once per image).  Times
 come from a simple accelerator model: one step takes --cycles-per-step cycles at --clock-mhz, or
 longer when its row reads take longer; a row of N words of the model's format takes
-ceil(N * word_bits / --bus-bits) cycles (details: snn.access).  The file holds `accesses`
-(traces.records.LOGICAL_ACCESS_DTYPE) and JSON `metadata`; read it with traces.read_logical.
+ceil(N * word_bits / --bus-bits) cycles (details: snn.access).  --images N takes a
+class-stratified sample of N test images drawn with --seed (their indices go in the metadata).
+The file holds `accesses` (traces.records.LOGICAL_ACCESS_DTYPE) and JSON `metadata`; read it
+with traces.read_logical.
 """
 
 
@@ -107,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="accuracy and confusion matrix on test images", formatter_class=fmt,
                         description=EVAL_HELP, epilog=EXAMPLES)
     ev.add_argument("model", metavar="MODEL.npz")
-    ev.add_argument("--images", type=_positive_int, metavar="N", help="number of test images (all)")
+    ev.add_argument("--images", type=_positive_int, metavar="N",
+                    help="test images, a class-stratified sample (all)")
     ev.add_argument("--seed", type=_seed, default=0, help="seed of image choice and spikes (0)")
     ev.add_argument("--threads", type=_positive_int, default=1, help="numba threads (1)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON instead of tables")
@@ -117,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description=TRACE_HELP, epilog=EXAMPLES)
     tc.add_argument("model", metavar="MODEL.npz")
     tc.add_argument("--dataflow", choices=DATAFLOWS, default="event", help="access pattern (event)")
-    tc.add_argument("--images", type=_positive_int, default=10, metavar="N", help="test images (10)")
+    tc.add_argument("--images", type=_positive_int, default=10, metavar="N",
+                    help="test images, a class-stratified sample (10)")
     tc.add_argument("--seed", type=_seed, default=0, help="seed of image choice and spikes (0)")
     tc.add_argument("--clock-mhz", type=float, default=DEFAULT_CLOCK_MHZ,
                     help=f"accelerator clock (default {DEFAULT_CLOCK_MHZ:g} MHz)")
@@ -149,13 +154,17 @@ def _dataset(args):
     return load_idx_dir(args.idx_dir) if args.idx_dir else load_default_split()
 
 
-def _pick(n_total: int, n: int | None, seed: int) -> np.ndarray:
-    """Indices of ``n`` test images chosen at random with ``seed`` (in increasing order)."""
+def _pick(labels, n: int | None, seed: int) -> np.ndarray:
+    """Indices (increasing) of ``n`` test images: a class-stratified sample drawn with ``seed``
+    (:func:`snn.data.stratified_indices`; every class gets its share, never "the first n" of the
+    label-sorted split), or all of them when ``n`` is None or the whole test set."""
+    from snn.data import stratified_indices
+    n_total = len(labels)
     if n is None or n == n_total:
         return np.arange(n_total)
     if n > n_total:
         raise CliError(f"--images {n}: the test set has only {n_total} images")
-    return np.sort(np.random.default_rng(seed).permutation(n_total)[:n])
+    return stratified_indices(labels, n, seed)
 
 
 def _load(path):
@@ -209,7 +218,7 @@ def cmd_eval(args) -> int:
 
     model = _load(args.model)
     ds = _dataset(args)
-    idx = _pick(len(ds.x_test), args.images, args.seed)
+    idx = _pick(ds.y_test, args.images, args.seed)
     x, y = ds.x_test[idx], ds.y_test[idx]
     weights = get_format(model.weight_format).snap(model.weights)
     t0 = time.perf_counter()
@@ -217,10 +226,12 @@ def cmd_eval(args) -> int:
     dt = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"model": args.model, "data": ds.name, "images": int(len(idx)), "seed": args.seed,
+                          "sample": "all" if len(idx) == len(ds.x_test) else "class-stratified",
                           "weight_format": model.weight_format, "accuracy": res.accuracy,
                           "confusion": res.confusion.tolist()}))
         return 0
-    print(tabulate([["model", args.model], ["data", f"{ds.name} ({len(idx)} test images)"],
+    sample = "" if len(idx) == len(ds.x_test) else ", class-stratified sample"
+    print(tabulate([["model", args.model], ["data", f"{ds.name} ({len(idx)} test images{sample})"],
                     ["neurons", model.params.n_neurons], ["weight format", model.weight_format],
                     ["seed", args.seed], ["accuracy", f"{100 * res.accuracy:.2f} %"],
                     ["retries / image", f"{float(np.mean(res.attempts) - 1):.2f}"],
@@ -241,7 +252,7 @@ def cmd_trace(args) -> int:
         raise CliError(f"--clock-mhz {args.clock_mhz}: must be > 0")
     model = _load(args.model)
     ds = _dataset(args)
-    idx = _pick(len(ds.x_test), args.images, args.seed)
+    idx = _pick(ds.y_test, args.images, args.seed)
     kw = dict(dataflow=args.dataflow, seed=args.seed, clock_mhz=args.clock_mhz,
               cycles_per_step=args.cycles_per_step, bus_bits=args.bus_bits)
     weights = get_format(model.weight_format).snap(model.weights)

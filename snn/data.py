@@ -22,7 +22,7 @@ import numpy as np
 from snn.idx import N_CLASSES, DataError, load_idx_images, load_idx_labels
 
 __all__ = ["DataError", "Dataset", "load_default_split", "load_idx_dataset", "load_idx_dir",
-           "load_idx_images", "load_idx_labels", "TRAIN_PER_CLASS", "TEST_PER_CLASS"]
+           "load_idx_images", "load_idx_labels", "stratified_indices", "TRAIN_PER_CLASS", "TEST_PER_CLASS"]
 
 TRAIN_PER_CLASS = 400
 TEST_PER_CLASS = 100
@@ -35,25 +35,86 @@ _IDX_NAMES = (("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
               ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"))
 
 
+#: salt mixed into the seed of the validation draw, so it differs from every other use of a seed
+_VALIDATION_SALT = 0x5A11D
+
+
+def stratified_indices(labels, n: int, seed) -> np.ndarray:
+    """Indices (increasing) of a seeded, class-stratified random sample of ``n`` of ``labels``.
+
+    Each class gets its share of ``n`` in proportion to its frequency, rounded by largest
+    remainder (ties broken at random with ``seed``), so a balanced set gives every class
+    ``n // classes`` or one more; within a class the members are drawn uniformly without
+    replacement. Never "the first K": the splits here are sorted by label.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    n = int(n)
+    if not 0 <= n <= labels.size:
+        raise ValueError(f"cannot draw {n} of {labels.size} images")
+    rng = np.random.default_rng([*(int(k) for k in np.atleast_1d(seed)), 0x57A7])  # seed: int or ints
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = n * counts / max(labels.size, 1)
+    quota = np.floor(exact).astype(np.int64)
+    short = n - int(quota.sum())
+    if short:
+        # largest remainder first; a random key breaks ties (balanced classes: all tie)
+        order = np.lexsort((rng.random(classes.size), -(exact - quota)))
+        quota[order[:short]] += 1
+    picked = [rng.choice(np.flatnonzero(labels == c), size=int(k), replace=False)
+              for c, k in zip(classes, quota) if k]
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """Images as uint8 ``[count, 784]`` (0..255), labels as int64 ``[count]`` (0..9)."""
+    """Images as uint8 ``[count, 784]`` (0..255), labels as int64 ``[count]`` (0..9).
+
+    ``x_val``/``y_val`` is the validation set (empty until :meth:`with_validation` carves it out
+    of the training images): every choice a tool makes is made on it, the test set only reports.
+    """
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     name: str
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    validation_seed: int | None = None
+
+    def with_validation(self, n_val: int, seed: int) -> "Dataset":
+        """This dataset with a seeded, class-stratified validation set of ``n_val`` images taken
+        out of the training images (which then no longer hold them: STDP and labelling never
+        see the validation images). ``n_val = 0`` gives an empty validation set."""
+        if self.x_val is not None and len(self.x_val):
+            raise ValueError("this dataset already has a validation set")
+        if not 0 <= n_val < len(self.x_train):
+            raise ValueError(f"validation set of {n_val} images: the training set has "
+                             f"{len(self.x_train)} (keep at least one for training)")
+        val = stratified_indices(self.y_train, n_val, [int(seed), _VALIDATION_SALT])
+        keep = np.setdiff1d(np.arange(len(self.x_train)), val)
+        return Dataset(self.x_train[keep], self.y_train[keep], self.x_test, self.y_test, self.name,
+                       self.x_train[val], self.y_train[val], int(seed))
+
+    def describe(self) -> dict:
+        """Sizes of the three image sets and the seed that drew the validation set."""
+        return {"data": self.name, "train_images": int(len(self.x_train)),
+                "validation_images": 0 if self.x_val is None else int(len(self.x_val)),
+                "test_images": int(len(self.x_test)), "validation_seed": self.validation_seed}
 
     def shuffled_train(self, seed: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``n`` (default all) training images and labels in a random order drawn
-        with ``seed``.
+        """``n`` (default all) training images and labels in a random order drawn with ``seed``;
+        fewer than all are a seeded, class-stratified subset.
 
         The default split is sorted by label, and STDP presented one digit after another
         learns only the last digits, so every training run goes through this.
         """
         if n is not None and not 1 <= n <= len(self.x_train):
             raise ValueError(f"asked for {n} training images; the training set has {len(self.x_train)}")
-        order = np.random.default_rng(seed).permutation(len(self.x_train))[:n]
+        rng = np.random.default_rng(seed)
+        if n is None or n == len(self.x_train):
+            order = rng.permutation(len(self.x_train))
+        else:   # a class-stratified subset, then shuffled
+            order = rng.permutation(stratified_indices(self.y_train, n, seed))
         return self.x_train[order], self.y_train[order]
 
 

@@ -127,3 +127,13 @@ def input_spike_events(model: Model, images, *, seed=0, weights=None):
     _, attempts = spike_counts_and_attempts(model, images, seed=seed, weights=weights)
     _, cd, ci = d.constants(p)
     return kernels.input_events_of(images, attempts, 0, seed, cd, ci, p.n_inputs)
+
+
+def correct_matrix(model: Model, images, labels, *, seeds=(0,), weights=None, threads=1) -> np.ndarray:
+    """bool [len(seeds), n_images]: whether each image is classified correctly under each input
+    spike seed. The per-image outcomes are what snn.stats needs for confidence intervals, and
+    the same seeds on an error-free and a faulty run make their difference a paired one."""
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    rows = [evaluate(model, images, labels, seed=s, weights=weights, threads=threads).predictions == labels
+            for s in seeds]
+    return np.array(rows, dtype=bool).reshape(len(rows), labels.size)

@@ -173,24 +173,133 @@ def test_device_fat_retires_exactly_the_saturated_neurons_and_keeps_clean_weight
     assert hook.history[-1][1] == 1e-2 and len({b for _, b, _ in hook.history}) == 3 * 8 + 1
 
 
+FAT_CLI = ["--neurons", "10", "--n-train", "100", "--val-images", "60", "--n-test", "40", "--seeds", "2",
+           "--bers", "1e-4", "1e-2", "--fat-target-ber", "1e-2", "--no-progress"]
+
+
 def test_cli_trains_one_fat_network_per_device_and_evaluates_it_there(tmp_path, capsys):
     import json
     from bench.fault_aware import main
+    from bench.tolerance import TEST_SALT
     out = tmp_path / "fat"
-    argv = ["--neurons", "10", "--n-train", "100", "--n-test", "40", "--seeds", "2", "--bers", "1e-4", "1e-2",
-            "--fat-target-ber", "1e-2", "--cross-device", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
-            "--out", str(out)]
+    argv = FAT_CLI + ["--cross-device", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
     assert main(argv) == 0
+    printed = capsys.readouterr().out
     res = json.loads((tmp_path / "fat.json").read_text())
-    seen = {(r["variant"], r["seed"]) for r in res["rows"]}
-    assert seen == {(v, s) for v in ("plain", "fat", "fat-other") for s in (0, 1)}
-    assert len(res["rows"]) == 3 * 2 * 2
+    seen = {(r["variant"], r["guard"], r["seed"], r["images"]) for r in res["rows"]}
+    # the plain (control) network with its own guard and with the comparison guard (zero), FAT on
+    # its own device and on the other one; each on validation and test images
+    assert seen == {(v, g, s, i) for v, g in (("plain", "none"), ("plain", "zero"), ("fat", "none"),
+                                             ("fat-other", "none"))
+                    for s in (0, 1) for i in ("validation", "test")}
+    assert len(res["rows"]) == 4 * 2 * 2 * 2 and all("correct" not in r for r in res["rows"])
     assert len(list((tmp_path / "cache").glob("model_fat_*.npz"))) == 2          # one per device
     (t,) = res["comparison"]
-    assert t["faults"] == "device" and "ratio_crossing_other" in t and 0 <= t["silent_fat"] <= 10
-    assert "geometric-mean crossing ratio" in capsys.readouterr().out
+    assert t["faults"] == "device" and 0 <= t["silent_fat"] <= 10
+    assert {"ratio", "ratio_best_plain", "ratio_other", "ratio_crossing_other", "ratio_own",
+            "tolerable_fat_own", "test_fat_own_loss", "test_fat_own_loss_ci_high"} <= set(t)
+    assert {r["fat_device"] for r in res["rows"] if r["variant"] != "plain"} == {0, 1}
+    own = [s for s in res["fat_own_summary"] if s["images"] == "validation"]
+    assert [s["ber"] for s in own] == [1e-4, 1e-2] and all(s["loss_ci_low"] <= s["loss_ci_high"] for s in own)
+    assert (tmp_path / "fat_fat_own.csv").read_text().startswith("variant,train_seed")
+    # the best plain guard is the plain guard with the largest VALIDATION tolerable BER
+    tol = {g: t[f"tolerable_plain_{g}"] for g in ("none", "zero")}
+    assert t["best_plain_guard"] in tol and t["tolerable_best_plain"] == tol[t["best_plain_guard"]]
+    assert all((x or 0) <= (t["tolerable_best_plain"] or 0) for x in tol.values())
+    for k in ("clean_plain_val", "clean_plain_test", "clean_fat_val", "clean_fat_test"):
+        assert t[f"{k}_ci_low"] <= t[k] <= t[f"{k}_ci_high"]
+    val = {(s["variant"], s["guard"], s["ber"]): s for s in res["summary"] if s["images"] == "validation"}
+    for name, key in (("plain", ("plain", "none")), ("fat", ("fat", "none"))):
+        if t[f"tolerable_{name}"] is not None:
+            assert val[key + (t[f"tolerable_{name}"],)]["loss_ci_high"] <= 0.01 + 1e-12
+    sets = res["image_sets"]["0"]
+    assert (sets["validation_images"], sets["validation_seed"], sets["train_images_used"]) == (60, 0, 100)
+    assert sets["test_images_used"] == 40 and sets["test_sample_seed"] == [0, TEST_SALT]
+    assert len(res["spike_seeds"]) == 2 and res["fault_seeds"] == [0, 1]
+    comp_header = (tmp_path / "fat_comparison.csv").read_text().splitlines()[0].split(",")
+    assert {"tolerable_fat", "test_fat_loss_ci_low", "test_fat_loss_ci_high", "best_plain_guard"} <= set(comp_header)
+    assert "best plain (guard)" in printed and "chosen on the VALIDATION images" in printed
+    assert "geometric means" in printed
     # the device's network is evaluated on its own device: re-running reuses the cached models
     assert main(argv) == 0 and json.loads((tmp_path / "fat.json").read_text())["rows"] == res["rows"]
+    assert len(list((tmp_path / "cache").glob("model_fat_*.npz"))) == 2
+    # without comparison guards only the control's own guard is evaluated
+    assert main(FAT_CLI + ["--compare-guard", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    res = json.loads((tmp_path / "fat.json").read_text())
+    assert {(r["variant"], r["guard"]) for r in res["rows"]} == {("plain", "none"), ("fat", "none")}
+    assert res["comparison"][0]["best_plain_guard"] == "none"
+
+
+def test_best_plain_guard_is_the_largest_validation_tolerable_ber():
+    from bench.fault_aware import best_plain
+    order = ["none", "zero", "clamp"]
+    assert best_plain({"none": 1e-6, "zero": 3e-3, "clamp": 1e-3}, {g: None for g in order}, order) == "zero"
+    assert best_plain({"none": None, "zero": None, "clamp": None}, {g: None for g in order}, order) == "none"
+    assert best_plain({"none": 1e-3, "zero": 1e-3, "clamp": 1e-4}, {"none": 1e-3, "zero": 2e-3, "clamp": 1e-4},
+                      order) == "zero"                       # tie on the grid: the larger crossing
+    assert best_plain({"none": 1e-3, "zero": 1e-3}, {"none": None, "zero": None}, ["none", "zero"]) == "none"
+
+
+def test_own_loss_is_paired_against_each_devices_own_network():
+    """'FAT vs own': each device's network against its own error-free run, so a calibration that
+    costs accuracy everywhere shows no loss where nothing flips, and a real loss where it does."""
+    from bench.fault_aware import own_loss_summary
+    rng = np.random.default_rng(0)
+    n = 200
+    clean = {d: rng.random((2, n)) < 0.8 for d in (0, 1)}
+    worse = {d: clean[d] & (np.arange(n) >= 20) for d in (0, 1)}     # loses its first 20 images
+    rows = [{"ber": b, "fat_device": d, "correct": c[d], "accuracy": float(c[d].mean())}
+            for b, c in ((1e-6, clean), (1e-4, worse)) for d in (0, 1)]
+    s = own_loss_summary(rows, {d: {"validation": clean[d]} for d in (0, 1)}, "validation")
+    assert [r["ber"] for r in s] == [1e-6, 1e-4]
+    assert s[0]["loss"] == s[0]["loss_ci_low"] == s[0]["loss_ci_high"] == 0.0
+    expected = np.mean([clean[d].mean() - worse[d].mean() for d in (0, 1)])
+    assert s[1]["loss"] == pytest.approx(expected) and s[1]["loss_ci_low"] < expected < s[1]["loss_ci_high"]
+    assert s[1]["loss_ci_low"] > 0 and s[1]["mean"] == pytest.approx(np.mean([worse[d].mean() for d in (0, 1)]))
+
+
+def test_cli_fat_comparison_is_chosen_on_validation(tmp_path, monkeypatch):
+    """As for bench.tolerance: rigged test images that shrug off every bit error would choose the
+    top of the grid; the tolerable BERs do not move, they come from the (untouched) validation
+    images, and the rigged test curve is what gets reported."""
+    import json
+    import bench.fault_aware as bf
+    from mapping.tolerance import tolerable_ber
+    real = bf.spike_seed_evaluator
+
+    def rigged(spikes):
+        inner = real(spikes)
+
+        def correct(model, x, y, weights):
+            return inner(model, x, y, model.weights if len(x) == 40 else weights)   # test: error-free
+        return correct
+    argv = FAT_CLI + ["--compare-guard", "--cache-dir", str(tmp_path / "cache")]
+    assert bf.main(argv + ["--out", str(tmp_path / "honest")]) == 0
+    monkeypatch.setattr(bf, "spike_seed_evaluator", rigged)
+    assert bf.main(argv + ["--out", str(tmp_path / "rigged")]) == 0
+    honest, rigged_res = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("honest", "rigged"))
+    (h,), (r,) = honest["comparison"], rigged_res["comparison"]
+    test_plain = [s for s in rigged_res["summary"] if s["images"] == "test" and s["variant"] == "plain"]
+    assert tolerable_ber(test_plain, 0.01) == 1e-2 != h["tolerable_plain"]   # test would choose otherwise
+    for k in ("tolerable_plain", "tolerable_fat", "crossing_plain", "crossing_fat"):
+        assert r[k] == h[k]
+    if r["tolerable_plain"] is not None:
+        assert r["test_plain_loss"] == 0.0                         # the rigged test figures are reported
+
+
+@pytest.mark.parametrize("bad, option", [(["--spike-seeds", "0"], "--spike-seeds"), (["--seeds", "0"], "--seeds"),
+                                         (["--val-images", "0"], "--val-images"),
+                                         (["--val-images", "4000"], "--val-images"),
+                                         (["--train-seeds", "0", "-1"], "--train-seeds"),
+                                         (["--fat-epochs", "0"], "--fat-epochs")])
+def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, bad, option, capsys):
+    from bench.fault_aware import main
+    rc = main(["--neurons", "10", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
+               "--out", str(tmp_path / "out" / "fat")] + bad)
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and option in err[0]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
 
 
 def test_cli_rejects_writeback_on_device_faults(tmp_path, capsys):

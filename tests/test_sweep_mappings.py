@@ -8,8 +8,8 @@ import pytest
 from bench.sweep_mappings import main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "traces" / "samples"
-TINY = ["--neurons", "10", "--train-images", "60", "--images", "40", "--dram-images", "2",
-        "--vdd", "1.35,1.05", "--seeds", "1", "--no-progress"]
+TINY = ["--neurons", "10", "--train-images", "60", "--val-images", "100", "--images", "40",
+        "--dram-images", "2", "--vdd", "1.35,1.05", "--seeds", "2", "--spike-seeds", "1", "--no-progress"]
 
 
 def _fails_cleanly(argv, tmp_path, capsys, expect):
@@ -34,6 +34,13 @@ def _fails_cleanly(argv, tmp_path, capsys, expect):
     (["--seeds", "0"], "argument --seeds"),
     (["--salp", "maybe"], "invalid choice"),
     (["--vdd", "1.2,1.2"], "must not repeat"),
+    (["--spike-seeds", "0"], "argument --spike-seeds"),
+    (["--val-images", "4000"], "--val-images 4000"),
+    (["--val-images", "1"], "--val-images 1"),
+    (["--val-images", "3000", "--train-images", "1001"], "--train-images 1001"),
+    (["--images", "1001"], "--images 1001"),
+    (["--preset", "best"], "argument --preset: invalid choice"),
+    (["--training", "magic"], "--training 'magic'"),
 ])
 def test_bad_options_exit_2_and_write_nothing(argv, expect, tmp_path, capsys):
     _fails_cleanly(argv, tmp_path, capsys, expect)
@@ -77,8 +84,11 @@ def test_small_sweep_end_to_end_and_reproducible(tmp_path, capsys):
     argv = [*TINY, "--policies", "linear,drmap,sparkxd,random", "--cache-dir", str(cache), "--plot"]
     assert main([*argv, "--out", str(tmp_path / "a")]) == 0
     printed = capsys.readouterr().out
-    assert "lowest energy" in printed or "no configuration" in printed
     rows = _read_csv(tmp_path / "a" / "sweep.csv")
+    chosen = [r for r in rows if r["meets_target"] == "yes"]
+    assert chosen                                  # the error-free baseline always meets the target
+    best = min(chosen, key=lambda r: float(r["energy_uj"]))
+    assert f"{best['policy']} at {float(best['vdd_v']):g} V" in printed
     assert [(r["policy"], r["vdd_v"]) for r in rows] == [
         (p, v) for p in ("linear", "drmap", "sparkxd", "random") for v in ("1.35", "1.05")]
     base = rows[0]
@@ -87,7 +97,9 @@ def test_small_sweep_end_to_end_and_reproducible(tmp_path, capsys):
         if r["note"].startswith("does not fit"):
             continue
         assert 0.0 <= float(r["row_hit_rate"]) <= 1.0
-        assert 0.0 <= float(r["accuracy_pct"]) <= 100.0
+        assert 0.0 <= float(r["accuracy_ci_low"]) <= float(r["accuracy_pct"]) <= float(r["accuracy_ci_high"]) <= 100
+        assert float(r["val_loss_ci_low"]) <= float(r["val_accuracy_loss"]) <= float(r["val_loss_ci_high"])
+        assert float(r["energy_ci_low_uj"]) <= float(r["energy_uj"]) <= float(r["energy_ci_high_uj"])
         parts = sum(float(r[k]) for k in ("energy_act_uj", "energy_rd_uj", "energy_bg_uj", "energy_ref_uj"))
         assert parts == pytest.approx(float(r["energy_uj"]), rel=1e-6)
     by = {(r["policy"], r["vdd_v"]): r for r in rows}
@@ -95,6 +107,10 @@ def test_small_sweep_end_to_end_and_reproducible(tmp_path, capsys):
     assert float(by[("drmap", "1.35")]["row_hit_rate"]) > float(by[("random", "1.35")]["row_hit_rate"])
     doc = json.loads((tmp_path / "a" / "sweep.json").read_text())
     assert len(doc["rows"]) == len(rows) and doc["meta"]["neurons"] == 10
+    sets = doc["meta"]["image_sets"]
+    assert (sets["validation_images"], sets["test_images"], sets["validation_seed"]) == (100, 40, 0)
+    dram = doc["meta"]["dram_images"]
+    assert dram["count"] == 2 and len(set(dram["labels"])) == 2   # a stratified sample, not two zeros
     assert (tmp_path / "a" / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # same seed -> identical bytes (the second run loads the cached network)
     assert main([*argv, "--out", str(tmp_path / "b")]) == 0
@@ -107,7 +123,8 @@ def test_q8_sweep_keeps_the_fp32_baseline_row(tmp_path):
     """64 neurons: an fp32 weight row is 256 B = 4 bursts, a q8 row 64 B = 1 burst, so the q8
     sweep reads exactly a quarter of the bursts of the fp32 baseline (same input spikes)."""
     out = tmp_path / "q8"
-    argv = [*TINY, "--neurons", "64", "--format", "q8", "--policies", "linear", "--vdd", "1.35,1.05"]
+    argv = [*TINY, "--neurons", "64", "--format", "q8", "--policies", "linear", "--vdd", "1.35,1.05",
+            "--target-loss", "100"]
     assert main([*argv, "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]) == 0
     rows = _read_csv(out / "sweep.csv")
     assert [(r["policy"], r["format"], r["vdd_v"]) for r in rows] == [

@@ -2,43 +2,61 @@
 import json
 
 import numpy as np
+import pytest
 
-from bench._sweep_main import best_row, closing_line
-from bench._sweep_network import eval_sample
+from bench._sweep_network import ACCURACY_SALT, DRAM_SALT, sample_test_images
 from bench._sweep_output import atomic_write, pareto_front, render_table, to_csv, to_json
+from bench._sweep_select import best_row, closing_line, finish_rows, saving_terms
 
 
-def test_eval_sample_is_seeded_and_stratified_input_safe():
+def test_test_samples_are_seeded_stratified_and_distinct():
     x = np.arange(1000 * 4, dtype=np.uint8).reshape(1000, 4)
     y = np.repeat(np.arange(10), 100)                          # ordered by class, like the split
-    xa, ya = eval_sample(x, y, 200, seed=1)
-    xb, yb = eval_sample(x, y, 200, seed=1)
-    assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
-    assert len(set(ya.tolist())) == 10                         # not just the first classes
-    assert not np.array_equal(eval_sample(x, y, 200, seed=2)[1], ya)
+    ia, xa, ya = sample_test_images(x, y, 10, 1, DRAM_SALT)
+    ib, xb, yb = sample_test_images(x, y, 10, 1, DRAM_SALT)
+    assert np.array_equal(xa, xb) and np.array_equal(ia, ib)
+    assert sorted(ya.tolist()) == list(range(10))             # one per class, not ten zeros
+    assert not np.array_equal(sample_test_images(x, y, 10, 2, DRAM_SALT)[0], ia)
+    assert not np.array_equal(sample_test_images(x, y, 10, 1, ACCURACY_SALT)[0], ia)
+
+
+def _row(policy, vdd, energy, val_high, test_loss, **kw):
+    return {"policy": policy, "format": "fp32", "vdd_v": vdd, "energy_uj": energy, "energy_ci_low_uj": energy,
+            "energy_ci_high_uj": energy, "saving_pct": 0.0, "val_loss_ci_high": val_high,
+            "accuracy_pct": 90.0 - test_loss, "accuracy_ci_low": 89.0, "accuracy_ci_high": 91.0,
+            "accuracy_loss": test_loss, "loss_ci_low": test_loss - 1, "loss_ci_high": test_loss + 1, **kw}
 
 
 ROWS = [
-    {"policy": "linear", "format": "fp32", "vdd_v": 1.35, "energy_uj": 10.0, "saving_pct": 0.0,
-     "accuracy_pct": 90.0, "accuracy_loss": 0.0},
-    {"policy": "drmap", "format": "fp32", "vdd_v": 1.1, "energy_uj": 6.0, "saving_pct": 40.0,
-     "accuracy_pct": 89.5, "accuracy_loss": 0.5},
-    {"policy": "drmap", "format": "fp32", "vdd_v": 1.05, "energy_uj": 5.0, "saving_pct": 50.0,
-     "accuracy_pct": 80.0, "accuracy_loss": 10.0},
+    _row("linear", 1.35, 10.0, 0.0, 0.0),
+    _row("drmap", 1.1, 6.0, 0.9, 3.0),          # passes on validation, fails on test: still chosen
+    _row("drmap", 1.05, 5.0, 1.2, 0.0),         # fails on validation, fine on test: never chosen
     {"policy": "sparkxd", "format": "fp32", "vdd_v": 1.05, "error": "does not fit", "note": "does not fit"},
 ]
 
 
-def test_best_row_respects_the_accuracy_target():
+def test_best_row_is_chosen_on_validation_and_reports_test():
     assert best_row(ROWS, 1.0)["vdd_v"] == 1.1
-    assert best_row(ROWS, 10.0)["vdd_v"] == 1.05
-    assert "drmap at 1.1 V" in closing_line(ROWS, 1.0)
+    assert best_row(ROWS, 1.2)["vdd_v"] == 1.05
+    line = closing_line(ROWS, 1.0)
+    assert "drmap at 1.1 V" in line and "loss 3.00 points [2.00, 4.00]" in line
     assert "no configuration" in closing_line(ROWS[2:], 1.0)
+    rows = finish_rows([{k: v for k, v in r.items() if k != "saving_pct"} for r in ROWS], 1.35, 1.0)
+    assert [r.get("meets_target") for r in rows] == ["yes", "yes", "no", None]
+    assert rows[1]["saving_pct"] == 40.0 and rows[0]["note"] == "baseline"
+
+
+def test_saving_terms_multiply_to_the_total():
+    t = saving_terms([100.0, 90.0, 45.0, 15.0])
+    assert (t["placement_pct"], t["voltage_pct"]) == pytest.approx((10.0, 50.0))
+    assert t["format_pct"] == pytest.approx(100 * (1 - 15 / 45))
+    assert (1 - t["total_pct"] / 100) == pytest.approx(
+        (1 - t["placement_pct"] / 100) * (1 - t["voltage_pct"] / 100) * (1 - t["format_pct"] / 100))
 
 
 def test_pareto_front_by_hand():
-    pts = [r for r in ROWS if "energy_uj" in r] + [
-        {"energy_uj": 7.0, "accuracy_pct": 85.0}]            # dominated by (6.0, 89.5)
+    pts = [{"energy_uj": 10.0, "accuracy_pct": 90.0}, {"energy_uj": 6.0, "accuracy_pct": 89.5},
+           {"energy_uj": 5.0, "accuracy_pct": 80.0}, {"energy_uj": 7.0, "accuracy_pct": 85.0}]  # last: dominated
     front = pareto_front(pts)
     assert [(r["energy_uj"], r["accuracy_pct"]) for r in front] == [(5.0, 80.0), (6.0, 89.5), (10.0, 90.0)]
 
@@ -55,3 +73,17 @@ def test_csv_json_and_table_render_missing_values_as_empty(tmp_path):
     atomic_write(path, csv_text)                                # overwrite in place
     assert path.read_text() == csv_text
     assert [p.name for p in path.parent.iterdir()] == ["t.csv"]  # no temporary file left
+
+
+def test_a_target_the_error_free_network_misses_is_refused():
+    from bench._sweep_errors import UsageError
+    from bench._sweep_main import _check_reachable
+    rng = np.random.default_rng(0)
+    fp32 = rng.random((2, 400)) < 0.8
+    q8 = fp32.copy()
+    q8[:, :40] = False                                        # q8 loses ~8 points on validation
+    clean = {"clean_val_fp32": fp32, "clean_val_q8": q8}
+    _check_reachable(clean, "fp32", 0.0)                      # fp32 against itself: loss exactly 0
+    _check_reachable(clean, "q8", 20.0)
+    with pytest.raises(UsageError, match="--target-loss 1: the error-free q8 network already loses"):
+        _check_reachable(clean, "q8", 1.0)
