@@ -8,6 +8,7 @@ seeds x several fault maps (devices), with 95 % confidence intervals (``snn.stat
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -15,13 +16,17 @@ import numpy as np
 from tqdm import tqdm
 
 from bench._sweep_context import save_context
-from bench._sweep_network import (ACCURACY_SALT, DRAM_SALT, access_stream, cache_dir, calibrated_model, fat_control,
-                                  fault_seeds, get_model, spike_seeds, sample_test_images, tolerable_ber)
-from bench._sweep_output import (COLUMNS, TERMINAL_COLUMNS, atomic_write, pareto_png, render_table, to_csv,
-                                 to_json)
+from bench._sweep_network import (ACCURACY_SALT, DRAM_SALT, access_stream, cache_dir, calibrated_model,
+                                  calibration_task, fat_control, fault_seeds, get_model, sample_test_images,
+                                  spike_seeds, tolerable_ber)
+from bench._sweep_output import (COLUMNS, SUMMARY_COLUMNS, TERMINAL_COLUMNS, atomic_write, pareto_png,
+                                 render_table, to_csv, to_json)
 from bench._sweep_point import IMAGE_SETS, run_point
+from bench._sweep_timing import TIMING_KEY, phase
+from bench._sweep_timing import merge as merge_timing
+from bench._sweep_timing import take as take_timing
 from bench._sweep_select import (best_row, closing_line, decomposition_points, finish_rows, saving_terms,
-                                 terms_line)
+                                 sizes_summary, summary_line, terms_line)
 
 
 #: BER grid of the tolerance analysis, points per decade: fault-aware training costs one
@@ -56,18 +61,19 @@ def write_outputs(out: Path, rows: list[dict], meta: dict, plot: bool, title: st
     return list(files)
 
 
-def header_line(plan, data, n_train: int, n_test: int, n_dram: int) -> str:
+def header_line(plan, neurons: int, data, n_train: int, n_test: int, n_dram: int) -> str:
     a = plan.args
     salp = ("SALP none (commodity DDR3L)" if a.salp == "none"
             else f"SALP-{a.salp.upper()} (what-if: needs subarray-level parallelism DDR3L does not have)")
-    return (f"{plan.spec.name}, {salp}, {a.scheduler}/{a.page_policy} page; N={a.neurons}, preset {a.preset}: "
-            f"{a.format}, guard {a.guard}, training {a.training}; BER(VDD) vendor {a.vendor}, error model "
-            f"{a.error_model}; images: {n_train} train / {len(data.x_val)} validation (choices) / "
+    return (f"{plan.spec.name}, {salp}, {a.scheduler}/{a.page_policy} page, reduced-VDD timing {a.vdd_timing}; "
+            f"N={neurons}, preset {a.preset}: {a.format}, guard {a.guard}, training {a.training}; "
+            f"BER(VDD): {plan.curve.source}; {spread_description(plan)}; error model {a.error_model}; "
+            f"images: {n_train} train / {len(data.x_val)} validation (choices) / "
             f"{n_test} test (reported), {n_dram} test images simulated in DRAM; "
             f"{a.spike_seeds} spike seed(s) x {a.seeds} fault map(s)")
 
 
-def _clean_runs(model, sets: dict, formats, spikes, spec) -> dict:
+def _clean_runs(model, sets: dict, formats, spikes, spec, threads: int = 1) -> dict:
     """Error-free outcomes ``clean_<set>_<format>`` (bool [spike seeds, images]) of the reference
     network (the plain one, or with ``--training fat`` its error-free control)."""
     from mapping.tolerance import StoredWeights
@@ -76,7 +82,7 @@ def _clean_runs(model, sets: dict, formats, spikes, spec) -> dict:
     for f in formats:
         w, _ = StoredWeights.default(model.weights.shape, f, spec).read(model.weights, None)
         for s, (x, y) in sets.items():
-            out[f"clean_{s}_{f}"] = correct_matrix(model, x, y, seeds=spikes, weights=w)
+            out[f"clean_{s}_{f}"] = correct_matrix(model, x, y, seeds=spikes, weights=w, threads=threads)
     return out
 
 
@@ -92,7 +98,82 @@ def _check_reachable(clean: dict, fmt: str, target_loss: float) -> None:
                          f"no row can meet it")
 
 
+@dataclasses.dataclass
+class SizeRun:
+    """The sweep of one network size: its rows, verdict and what to print and store."""
+    neurons: int
+    rows: list
+    best: dict | None
+    terms: dict | None
+    header: str
+    meta: dict
+    timing: dict          # bench._sweep_timing readings of every process that worked on it
+
+
 def run_network_sweep(plan) -> None:
+    from bench.runner import Backend
+
+    args = plan.args
+    threads = 1 if args.dask else max(1, min(args.jobs, os.cpu_count() or 1))
+    runs = []
+    with Backend(jobs=args.jobs, dask_address=args.dask) as backend:
+        for n in args.neurons:
+            runs.append(measure_size(plan, n, backend, threads))
+            _log(f"N={n}: " + timing_line(runs[-1].timing))
+    for run in runs:
+        print(run.header)
+        print(render_table(run.rows, TERMINAL_COLUMNS))
+        print(closing_line(run.rows, args.target_loss))
+        if run.terms is not None:
+            print(terms_line(run.terms))
+    summary = None
+    if len(runs) > 1:
+        summary = sizes_summary(runs)
+        print(render_table(summary["sizes"], SUMMARY_COLUMNS))
+        print(summary_line(summary))
+    rows = [{"neurons": r.neurons, **row} for r in runs for row in r.rows]
+    run_meta = {**common_meta(plan), "sizes": {str(r.neurons): r.meta for r in runs},
+                "summary_across_sizes": summary}
+    title = (f"{plan.spec.name}, {args.format}, guard {args.guard}, {args.training}, vendor {args.vendor}")
+    paths = write_outputs(Path(args.out), rows, run_meta, args.plot, title)
+    _log("wrote " + ", ".join(str(p) for p in paths))
+
+
+def timing_line(timing: dict) -> str:
+    """Where one size's time went (summed over processes; not written to the outputs)."""
+    from bench._sweep_timing import ITEMS, PHASES
+    parts = []
+    for name in PHASES:
+        wall, _, items = timing.get(name, (0.0, 0.0, 0.0))
+        if wall >= 0.05:
+            rate = f", {items / wall:,.0f} {ITEMS[name]}/s" if items else ""
+            parts.append(f"{name.replace('_', ' ')} {wall:.1f} s{rate}")
+    return "time (all processes): " + "; ".join(parts)
+
+
+def spread_description(plan) -> str:
+    from dramsim.errors.spatial import describe
+    return describe(plan.args.spread, plan.curve.name)
+
+
+def common_meta(plan) -> dict:
+    a = plan.args
+    return {"command": "sweep_mappings", "spec": plan.spec.name, "neurons": list(a.neurons), "preset": a.preset,
+            "format": a.format, "guard": a.guard, "training": a.training,
+            "error_free_reference": ("the plain network" if a.training == "plain" else
+                                     "FAT control: the plain network trained the same extra epoch without faults"),
+            "dataflow": a.dataflow, "error_model": a.error_model, "vendor": a.vendor, "dimm": a.dimm,
+            "dimm_statistic": a.curve_statistic, "ber_curve": plan.curve.source, "spread": a.spread,
+            "spread_model": spread_description(plan), "error_params": a.error_params, "vdd_timing": a.vdd_timing,
+            "seed": a.seed,
+            "epochs": a.epochs, "arrival": a.arrival, "controller": dataclasses.asdict(plan.config),
+            "mapping": a.mapping, "target_loss": a.target_loss,
+            "selection": "lowest energy with validation loss upper 95% bound <= target_loss; test reported"}
+
+
+def measure_size(plan, neurons: int, backend, threads: int) -> SizeRun:
+    """Train (or load) the network of one size, measure its tolerance on validation, and run
+    every (policy, VDD) point of it on ``backend``."""
     from dataclasses import replace
 
     from bench.runner import run_points
@@ -104,8 +185,10 @@ def run_network_sweep(plan) -> None:
     args = plan.args
     progress = not args.no_progress
     cdir = cache_dir(args.cache_dir)
+    timing = {}
+    take_timing()                                   # this size's clock starts now
     data = load_default_split().with_validation(args.val_images, args.seed)
-    params = replace(NetworkParams(), n_neurons=args.neurons)
+    params = replace(NetworkParams(), n_neurons=neurons)
     n_train = len(data.x_train) if args.train_images is None else args.train_images
     x_train, y_train = data.shuffled_train(args.seed, n_train)
     plain, plain_path = get_model(params, x_train, y_train, epochs=args.epochs,
@@ -120,32 +203,45 @@ def run_network_sweep(plan) -> None:
     spikes = spike_seeds(args.seed, args.spike_seeds)
     seeds = fault_seeds(args.seed, args.seeds)
     sets = {"val": (data.x_val, data.y_val), "test": (x_test, y_test)}
-    clean = _clean_runs(model, sets, formats, spikes, plan.spec)
+    with phase("clean_inference", len(formats) * len(spikes) * (len(data.y_val) + len(y_test))):
+        clean = _clean_runs(model, sets, formats, spikes, plan.spec, threads)
     _check_reachable(clean, args.format, args.target_loss)
 
-    calibrate = None
+    calibrate = prefetch = None
     if args.training == "fat":
+        train_cid = save_context(cdir, {"kind": "fat-training", "plain_path": str(plain_path), "spec": args.spec,
+                                        "seed": int(args.seed), "guard": args.guard},
+                                 {"x_train": x_train, "y_train": y_train})
+
         def calibrate(net, store, fault_map):   # from the plain network, like the control
             return calibrated_model(plain, plain_path, x_train, y_train, store, fault_map, seed=args.seed,
                                     guard=args.guard, cache=cdir)[0]
+
+        def prefetch(tasks):                    # the devices of one grid BER side by side
+            merge_timing(timing, take_timing())
+            done = run_points(calibration_task, [{"cache_dir": str(cdir), "context": train_cid, **t}
+                                                 for t in tasks], backend=backend, progress=False)
+            for r in done:
+                merge_timing(timing, r[TIMING_KEY])
     tol, tol_rows = {}, {}
     for f in formats:
         if args.tolerable_ber is not None:
             tol[f] = float(args.tolerable_ber)
         elif "sparkxd" in args.policies and f == args.format:
-            with tqdm(desc=f"tolerable BER {f} ({args.training}, validation)", disable=not progress,
+            with tqdm(desc=f"N={neurons}: tolerable BER {f} ({args.training}, validation)", disable=not progress,
                       unit="eval") as bar:
                 tol[f], tol_rows[f] = tolerable_ber(
                     model, data.x_val, data.y_val, f, max_loss=args.target_loss / 100.0, seeds=seeds,
                     spike_seeds=spikes, error_model=args.error_model, guard=args.guard, spec=plan.spec,
                     clean=clean[f"clean_val_{f}"], reference=clean["clean_val_fp32"], calibrate=calibrate,
-                    per_decade=FAT_PER_DECADE if calibrate else PLAIN_PER_DECADE, progress=bar.update)
+                    prefetch=prefetch, per_decade=FAT_PER_DECADE if calibrate else PLAIN_PER_DECADE,
+                    threads=threads, shortcuts=args.shortcuts, progress=bar.update)
         else:
             tol[f] = 0.0
     clean_pct = {f"{s}_{f}": accuracy_estimate(clean[f"clean_{s}_{f}"]).scaled(100.0)
                  for s in IMAGE_SETS for f in formats}
-    _log("error-free accuracy: " + ", ".join(f"{k} {e.mean:.2f}% [{e.low:.2f}, {e.high:.2f}]"
-                                             for k, e in clean_pct.items())
+    _log(f"N={neurons}: error-free accuracy: " + ", ".join(f"{k} {e.mean:.2f}% [{e.low:.2f}, {e.high:.2f}]"
+                                                          for k, e in clean_pct.items())
          + ("; tolerable BER (validation): " + ", ".join(f"{f} {tol[f]:.2g}" for f in tol_rows) if tol_rows else ""))
 
     arrays = {"x_train": x_train, "y_train": y_train, "x_val": data.x_val, "y_val": data.y_val,
@@ -154,51 +250,62 @@ def run_network_sweep(plan) -> None:
         arrays[f"stream_{f}"] = access_stream(model, x_dram, args.dataflow, spikes[0], get_format(f).bits)
     meta = {"spec": args.spec, "mapping": args.mapping, "model_path": str(model_path),
             "fat_from_path": str(plain_path) if args.training == "fat" else None,
-            "vendor": args.vendor, "error_model": args.error_model, "guard": args.guard,
+            "vendor": args.vendor, "dimm": args.dimm, "dimm_statistic": args.curve_statistic,
+            "error_params": args.error_params, "vdd_timing": args.vdd_timing,
+            "error_model": args.error_model, "guard": args.guard,
             "training": args.training, "train_seed": int(args.seed),
             "device_seed": int(args.seed), "placement_seed": int(args.seed), "spike_seeds": spikes,
             "fault_seeds": seeds, "tolerable_ber": tol,
             "controller": dataclasses.asdict(plan.config), "engine": args.engine, "arrival": args.arrival,
-            "dram_images": len(dram_idx), "shape": list(model.weights.shape)}
+            "dram_images": len(dram_idx), "shape": list(model.weights.shape), "shortcuts": bool(args.shortcuts)}
     cid = save_context(cdir, meta, arrays)
     resume = (Path(args.out) / ".resume") if args.resume else None
     points = sweep_points(plan, cid, cdir, args.format)
-    results = run_points(run_point, points, jobs=args.jobs, dask_address=args.dask, resume_dir=resume,
-                         progress=progress, desc="policy x VDD")
+    merge_timing(timing, take_timing())
+    results = run_deduplicated(points, backend, resume, progress, desc=f"N={neurons}: policy x VDD",
+                               timing=timing, shortcuts=args.shortcuts)
     rows = finish_rows(results, plan.spec.vdd_nominal, args.target_loss)
-    print(header_line(plan, data, len(x_train), len(test_idx), len(dram_idx)))
-    print(render_table(rows, TERMINAL_COLUMNS))
-    print(closing_line(rows, args.target_loss))
     best = best_row(rows, args.target_loss)
-    terms = None
-    if best is not None:
-        terms = _saving_terms(plan, best, cid, cdir, resume, tol)
-        print(terms_line(terms))
-    run_meta = {"command": "sweep_mappings", "spec": plan.spec.name, "neurons": args.neurons,
-                "preset": args.preset, "format": args.format, "guard": args.guard, "training": args.training,
-                "error_free_reference": ("the plain network" if args.training == "plain" else
-                                         "FAT control: the plain network trained the same extra epoch "
-                                         "without faults"),
-                "dataflow": args.dataflow, "error_model": args.error_model, "vendor": args.vendor,
-                "seed": args.seed, "fault_seeds": seeds, "spike_seeds": spikes,
-                "image_sets": {**data.describe(), "train_images_used": len(x_train),
-                               "test_images": len(test_idx), "test_sample_seed": [args.seed, ACCURACY_SALT],
-                               "test_indices": test_idx.tolist()},
-                "dram_images": {"count": len(dram_idx), "sample_seed": [args.seed, DRAM_SALT],
-                                "test_indices": dram_idx.tolist(), "labels": y_dram.tolist()},
-                "epochs": args.epochs, "arrival": args.arrival, "controller": dataclasses.asdict(plan.config),
-                "mapping": args.mapping,
-                "clean_accuracy_pct": {k: e.as_dict() for k, e in clean_pct.items()},
-                "tolerable_ber": tol, "target_loss": args.target_loss,
-                "selection": "lowest energy with validation loss upper 95% bound <= target_loss; test reported",
-                "best": _best_summary(best), "saving_terms": terms,
-                "tolerance_curve": {f: [{k: r.get(k) for k in ("ber", "n", "mean", "ci_low", "ci_high", "loss",
-                                                               "loss_ci_low", "loss_ci_high", "flipped_bits")}
-                                        for r in rs] for f, rs in tol_rows.items()}}
-    title = (f"{plan.spec.name}, N={args.neurons}, {args.format}, guard {args.guard}, {args.training}, "
-             f"vendor {args.vendor}, {len(test_idx)} test images")
-    paths = write_outputs(Path(args.out), rows, run_meta, args.plot, title)
-    _log("wrote " + ", ".join(str(p) for p in paths))
+    terms = _saving_terms(plan, best, cid, cdir, resume, tol) if best is not None else None
+    size_meta = {
+        "fault_seeds": seeds, "spike_seeds": spikes,
+        "image_sets": {**data.describe(), "train_images_used": len(x_train),
+                       "test_images": len(test_idx), "test_sample_seed": [args.seed, ACCURACY_SALT],
+                       "test_indices": test_idx.tolist()},
+        "dram_images": {"count": len(dram_idx), "sample_seed": [args.seed, DRAM_SALT],
+                        "test_indices": dram_idx.tolist(), "labels": y_dram.tolist()},
+        "clean_accuracy_pct": {k: e.as_dict() for k, e in clean_pct.items()},
+        "tolerable_ber": tol, "best": _best_summary(best), "saving_terms": terms,
+        "tolerance_curve": {f: [{k: r.get(k) for k in ("ber", "n", "mean", "ci_low", "ci_high", "loss",
+                                                       "loss_ci_low", "loss_ci_high", "flipped_bits")}
+                                for r in rs] for f, rs in tol_rows.items()}}
+    header = header_line(plan, neurons, data, len(x_train), len(test_idx), len(dram_idx))
+    return SizeRun(neurons, rows, best, terms, header, size_meta, merge_timing(timing, take_timing()))
+
+
+def run_deduplicated(points, backend, resume, progress, desc, timing=None, shortcuts=True) -> list[dict]:
+    """``run_point`` over ``points``, running once the points whose layout, VDD and format
+    coincide (e.g. sparkxd and drmap where no subarray is excluded): their DRAM streams and
+    faults are the same, so their results are too, but for the policy's name and layout notes."""
+    from bench._sweep_point import layout_identity
+    from bench.runner import run_points
+    identity = [layout_identity(p) if shortcuts else (str(i), None) for i, p in enumerate(points)]
+    first = {}
+    for i, (key, _) in enumerate(identity):
+        first.setdefault(key, i)
+    unique = sorted(set(first.values()))
+    done = dict(zip(unique, run_points(run_point, [points[i] for i in unique], backend=backend,
+                                       resume_dir=resume, progress=progress, desc=desc)))
+    for r in done.values():
+        merge_timing(timing if timing is not None else {}, r.pop(TIMING_KEY, None))
+    out = []
+    for i, (key, info) in enumerate(identity):
+        r = dict(done[first[key]])
+        if first[key] != i and "error" not in r:
+            r["policy"] = points[i]["policy"]
+            r["layout_info"] = info
+        out.append(r)
+    return out
 
 
 def _saving_terms(plan, best, cid, cdir, resume, tol) -> dict:
@@ -210,6 +317,7 @@ def _saving_terms(plan, best, cid, cdir, resume, tol) -> dict:
            for p, lv, v, f in decomposition_points(best, plan.spec.vdd_nominal)]
     res = run_points(run_point, pts, jobs=1, resume_dir=resume, progress=False)
     return saving_terms([r["energy_uj"] for r in res])
+
 
 
 def _best_summary(b):

@@ -61,8 +61,10 @@ def get_model(params, x_train, y_train, *, epochs: int, seed: int, cache: Path, 
             log(f"cached model unusable ({exc}); retraining")
     log(f"training a {params.n_neurons}-neuron network on {len(x_train)} images x {epochs} epoch(s) "
         f"(cached afterwards in {path.parent})")
+    from bench._sweep_timing import phase
     model = Model.new(params, seed=seed)
-    train(model, x_train, y_train, epochs=epochs, seed=seed, progress=progress)
+    with phase("training", len(x_train) * epochs):
+        train(model, x_train, y_train, epochs=epochs, seed=seed, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, path)
     return model, path
@@ -131,7 +133,9 @@ def calibrated_model(plain, plain_path, x, y, store, fault_map, *, seed: int, gu
             return load_model(path), path
         except ModelFileError:
             pass
-    model = calibrate_to_device(plain, x, y, store, fault_map, seed=seed, guard=guard)
+    from bench._sweep_timing import phase
+    with phase("training", len(x)):
+        model = calibrate_to_device(plain, x, y, store, fault_map, seed=seed, guard=guard)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, path)
     return model, path
@@ -152,27 +156,73 @@ def fat_control(plain, plain_path, x, y, spec, *, seed: int, guard: str, cache: 
 # ---------------------------------------------------------------------------------------------
 # tolerable BER, measured on validation images
 
+def calibration_task(task: dict) -> dict:
+    """One calibration of the tolerance walk, as a JSON task a worker process can run: the plain
+    model calibrated to device ``seed`` at ``ber`` (homogeneous errors, the default layout);
+    the network lands in the cache, where the walk's ``calibrate`` then finds it."""
+    from bench._sweep_context import load_context
+    from dramsim.errors import ErrorParams, FaultMap
+    from dramsim.spec import load_spec
+    from mapping.tolerance import StoredWeights
+    from snn.model_io import load_model
+    meta, arrays = load_context(task["cache_dir"], task["context"])
+    spec = load_spec(meta["spec"])
+    plain = load_model(meta["plain_path"])
+    store = StoredWeights.default(plain.weights.shape, task["format"], spec)
+    fm = FaultMap.build(spec, task["error_model"], float(task["ber"]), seed=int(task["seed"]),
+                        params=ErrorParams().homogeneous())
+    from bench._sweep_timing import TIMING_KEY, take
+    path = calibrated_model(plain, meta["plain_path"], arrays["x_train"], arrays["y_train"], store, fm,
+                            seed=int(meta["seed"]), guard=meta["guard"], cache=Path(task["cache_dir"]))[1]
+    return {"path": str(path), TIMING_KEY: take()}
+
+
+def _devices_with_flips(model, fmt: str, ber: float, seeds, error_model, guard: str, spec, params) -> list[int]:
+    from dramsim.errors import FaultMap, parse_model
+    from mapping.inject import count_flipped_bits
+    from mapping.tolerance import StoredWeights
+    store = StoredWeights.default(model.weights.shape, fmt, spec)
+    out = []
+    for seed in seeds:
+        fm = FaultMap.build(spec, parse_model(error_model), ber, seed=int(seed), params=params)
+        if count_flipped_bits(store.read_with_masks(model.weights, fm, guard)[1]):
+            out.append(int(seed))
+    return out
+
+
 def tolerable_ber(model, x_val, y_val, fmt: str, *, max_loss: float, seeds, spike_seeds, error_model,
-                  guard: str, spec, clean, reference, calibrate=None, lo: float = 1e-8, hi: float = 1e-2,
-                  per_decade: int = 4, progress=None) -> tuple[float, list]:
+                  guard: str, spec, clean, reference, calibrate=None, prefetch=None, lo: float = 1e-8,
+                  hi: float = 1e-2, per_decade: int = 4, threads: int = 1, shortcuts: bool = True,
+                  progress=None) -> tuple[float, list]:
     """Largest BER of a log grid at which -- and below which -- the upper 95 % bound of the
     accuracy loss (against ``reference``, the error-free fp32 run) on the VALIDATION images
     stays within ``max_loss`` (a fraction), with errors spread uniformly over the device.
 
     The grid is walked upwards and stops at the first failing BER. ``calibrate``: per-device
-    fault-aware training at each (BER, device) (``--training fat``). Returns (BER, summary
-    rows); the BER is 0.0 when even the smallest grid BER fails.
+    fault-aware training at each (BER, device) (``--training fat``); ``prefetch(tasks)``, if
+    given, runs the calibrations of one grid BER side by side first (:func:`calibration_task`).
+    ``threads``: inference threads (results do not depend on it). Returns (BER, summary rows);
+    the BER is 0.0 when even the smallest grid BER fails.
     """
+    from bench._sweep_timing import phase
     from dramsim.errors import ErrorParams
     from mapping.tolerance import log_grid, spike_seed_evaluator, summarize, tolerance_curve
     from mapping.tolerance import tolerable_ber as tolerable_from_summary
     flat = ErrorParams().homogeneous()
-    correct = spike_seed_evaluator(spike_seeds)
+    correct = spike_seed_evaluator(spike_seeds, threads)
+    if not shortcuts:                       # every image evaluated (bench.perf_sweep's baseline)
+        correct = (lambda full: lambda m, x, y, w: full(m, x, y, w))(correct)
     rows = []
     for ber in log_grid(lo, hi, per_decade):
-        part = tolerance_curve(model, x_val, y_val, [float(ber)], list(seeds), error_model, fmt, guard, spec=spec,
-                               params=flat, correct=correct, clean=clean, reference=reference,
-                               calibrate=calibrate, progress=progress)
+        if prefetch is not None and calibrate is not None:
+            flipping = _devices_with_flips(model, fmt, float(ber), seeds, error_model, guard, spec, flat)
+            if len(flipping) > 1:
+                prefetch([{"format": fmt, "error_model": error_model, "ber": float(ber), "seed": s}
+                          for s in flipping])
+        with phase("tolerance", len(seeds) * len(y_val) * len(spike_seeds)):
+            part = tolerance_curve(model, x_val, y_val, [float(ber)], list(seeds), error_model, fmt, guard,
+                                   spec=spec, params=flat, correct=correct, clean=clean, reference=reference,
+                                   calibrate=calibrate, progress=progress)
         rows.extend(part)
         if summarize(part)[0]["loss_ci_high"] > max_loss + 1e-12:
             break

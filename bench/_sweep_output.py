@@ -19,6 +19,7 @@ from traces.atomic import atomic_output
 #: Test columns carry the plain names; ``val_`` columns are the validation images the choices
 #: are made on. ``*_ci_low`` / ``*_ci_high``: 95 % confidence interval (snn.stats).
 COLUMNS = (
+    ("neurons", "N", None),
     ("policy", "policy", None),
     ("format", "format", None),
     ("vdd_v", "VDD\n(V)", ".3f"),
@@ -81,6 +82,17 @@ TERMINAL_COLUMNS = (
     ("accuracy_pct", "test accuracy %\n[95% CI]", _with_ci("accuracy_pct", "accuracy_ci_low", "accuracy_ci_high", ".2f")),
     ("accuracy_loss", "test loss, points\n[95% CI]", _with_ci("accuracy_loss", "loss_ci_low", "loss_ci_high", ".2f")),
     ("note", "note", None),
+)
+
+#: The summary across network sizes: the best row of each.
+SUMMARY_COLUMNS = (
+    ("neurons", "N", None),
+    ("policy", "best row:\npolicy", None),
+    ("format", "format", None),
+    ("vdd_v", "VDD\n(V)", ".3f"),
+    ("energy_uj", "energy\nuJ/inf.", ".1f"),
+    ("saving_pct", "saving %\n[95% CI]", _with_ci("saving_pct", "saving_ci_low", "saving_ci_high", ".1f")),
+    ("accuracy_loss", "test loss, points\n[95% CI]", _with_ci("accuracy_loss", "loss_ci_low", "loss_ci_high", ".2f")),
 )
 
 #: Columns of the physical-trace comparison (address mapping x scheduler x page policy).
@@ -165,7 +177,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 
 def pareto_png(rows: list[dict], title: str) -> bytes:
-    """PNG bytes of energy per inference vs accuracy, one marker per policy, Pareto front joined.
+    """PNG bytes of energy per inference vs test accuracy, one marker per policy, the Pareto
+    front joined; one panel per network size (``neurons``) when the rows hold several.
 
     The PNG is rendered without metadata (no timestamp/software tag) so it is reproducible.
     """
@@ -174,7 +187,20 @@ def pareto_png(rows: list[dict], title: str) -> bytes:
     import matplotlib.pyplot as plt
 
     pts = [r for r in rows if r.get("energy_uj") is not None and r.get("accuracy_pct") is not None]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    sizes = list(dict.fromkeys(r.get("neurons") for r in pts)) or [None]
+    fig, axes = plt.subplots(1, len(sizes), figsize=(7 * min(len(sizes), 3) ** 0.8, 4.5), dpi=110,
+                             squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        _pareto_panel(ax, [r for r in pts if r.get("neurons") == size],
+                      title if size is None else f"N={size}: {title}")
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _pareto_panel(ax, pts: list[dict], title: str) -> None:
     markers = "os^vD<>pP*"
     for i, policy in enumerate(dict.fromkeys(f"{r['policy']} ({r['format']})" for r in pts)):
         sel = [r for r in pts if f"{r['policy']} ({r['format']})" == policy]
@@ -185,15 +211,10 @@ def pareto_png(rows: list[dict], title: str) -> bytes:
         ax.plot([r["energy_uj"] for r in front], [r["accuracy_pct"] for r in front], "k--", lw=0.8,
                 label="Pareto front")
     ax.set_xlabel("DRAM energy per inference (uJ)")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel("test accuracy (%)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def pareto_front(rows: list[dict]) -> list[dict]:

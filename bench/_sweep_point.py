@@ -20,7 +20,9 @@ means and 95 % intervals come from ``snn.stats``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +30,8 @@ import numpy as np
 
 from bench._sweep_context import load_context
 from bench._sweep_dram import simulate_metrics
+from bench._sweep_timing import TIMING_KEY, phase
+from bench._sweep_timing import take as take_timing
 from dramsim.address import AddressMapper
 from dramsim.config import ControllerConfig
 from dramsim.errors import ErrorParams, FaultMap, parse_model, region_ber
@@ -58,6 +62,7 @@ class Setup:
     error_params: ErrorParams
     config: ControllerConfig
     fat_from: object = None       # --training fat: the plain network calibrations start from
+    requests: dict = field(default_factory=dict)   # image_requests' cache
 
 
 @lru_cache(maxsize=4)
@@ -67,7 +72,8 @@ def get_setup(cache_dir: str, cid: str) -> Setup:
     spec = load_spec(meta["spec"], channels=meta.get("channels"), ranks=meta.get("ranks"))
     return Setup(meta=meta, arrays=arrays, spec=spec, mapper=AddressMapper(spec, meta["mapping"]),
                  model=load_model(meta["model_path"]) if meta.get("model_path") else None,
-                 curve=curve_by_name_or_path(meta["vendor"]),
+                 curve=curve_by_name_or_path(meta["vendor"], dimm=meta.get("dimm"),
+                                             statistic=meta.get("dimm_statistic")),
                  error_params=ErrorParams(**meta.get("error_params", {})),
                  config=ControllerConfig(**meta["controller"]),
                  fat_from=load_model(meta["fat_from_path"]) if meta.get("fat_from_path") else None)
@@ -84,24 +90,56 @@ def device_region_ber(setup: Setup, vdd: float) -> tuple[float, np.ndarray]:
     return ber, np.asarray(rb, dtype=np.float64).reshape(-1)
 
 
-def _correct(model, x, y, weights, seeds) -> np.ndarray:
+def _correct(model, x, y, weights, seeds, threads: int = 1) -> np.ndarray:
     from snn.infer import correct_matrix
-    return correct_matrix(model, x, y, seeds=seeds, weights=weights)
+    return correct_matrix(model, x, y, seeds=seeds, weights=weights, threads=threads)
+
+
+def _correct_after_flips(model, x, y, weights, seeds, clean, masks, threads: int = 1) -> np.ndarray:
+    """Outcomes with the flipped weights, evaluating only the images a flipped row can reach
+    (``snn.infer.correct_after_change``: identical to evaluating all of them)."""
+    from mapping.tolerance import changed_rows
+    from snn.infer import correct_after_change
+    return correct_after_change(model, x, y, seeds=seeds, weights=weights, clean=clean,
+                                changed_rows=changed_rows(masks, model.weights.shape), threads=threads)
+
+
+_REQUESTS_KEPT = 8           # layouts whose requests a setup keeps
+
+
+def image_requests(setup: Setup, layout, fmt_name: str) -> list[np.ndarray]:
+    """The physical read requests of each sampled image under ``layout``. They do not depend
+    on the VDD, so the points of one layout at several VDDs build them once (per process)."""
+    key = (fmt_name, layout_digest(layout))
+    kept = setup.requests
+    if key not in kept:
+        stream = setup.arrays[f"stream_{fmt_name}"]
+        word_addr = layout.addresses(setup.mapper)
+        kept[key] = [logical_to_requests(stream[stream["image"] == image], layout, setup.spec, setup.mapper,
+                                         arrival=setup.meta["arrival"], word_addr=word_addr)
+                     for image in np.unique(stream["image"])]
+        while len(kept) > _REQUESTS_KEPT:
+            kept.pop(next(iter(kept)))
+    return kept[key]
+
+
+def layout_digest(layout) -> str:
+    """Digest of where every word is stored."""
+    h = hashlib.sha256(str(layout.word_bits).encode())
+    for name in ("channel", "rank", "bankgroup", "bank", "row", "column", "bit_offset"):
+        h.update(np.ascontiguousarray(getattr(layout, name)).tobytes())
+    return h.hexdigest()
 
 
 def dram_metrics(setup: Setup, layout, fmt_name: str, vdd: float) -> dict:
     """Mean DRAM metrics per inference over the sampled images, each image simulated alone;
     energy with its 95 % interval over the images."""
-    stream = setup.arrays[f"stream_{fmt_name}"]
-    spec_v = spec_at_vdd(setup.spec, vdd)
-    word_addr = layout.addresses(setup.mapper)
+    spec_v = spec_at_vdd(setup.spec, vdd, timing=setup.meta.get("vdd_timing", "alpha"))
     per_image = []
-    for image in np.unique(stream["image"]):
-        part = stream[stream["image"] == image]
-        requests = logical_to_requests(part, layout, setup.spec, setup.mapper, arrival=setup.meta["arrival"],
-                                       word_addr=word_addr)
-        per_image.append(simulate_metrics(spec_v, requests, setup.config, setup.meta["engine"],
-                                          setup.meta["mapping"]))
+    for requests in image_requests(setup, layout, fmt_name):
+        with phase("dram", len(requests)):
+            per_image.append(simulate_metrics(spec_v, requests, setup.config, setup.meta["engine"],
+                                              setup.meta["mapping"]))
     out = {k: float(np.mean([m[k] for m in per_image])) for k in per_image[0]}
     energy = mean_interval([m["energy_uj"] for m in per_image])
     out.update(energy_ci_low_uj=energy.low, energy_ci_high_uj=energy.high,
@@ -137,26 +175,42 @@ def accuracy_metrics(setup: Setup, point: dict, layout, fmt, region: np.ndarray,
     for seed in meta["fault_seeds"]:
         fm = FaultMap(setup.spec.org, model_no, ber, seed=int(seed), params=setup.error_params,
                       persistent=True, vdd=vdd, region_ber=region)
-        masks = flip_masks(plain_words, layout, fm)
+        with phase("fault_maps", plain_words.size):
+            masks = flip_masks(plain_words, layout, fm)
         if count_flipped_bits(masks) == 0:   # every word reads back intact: the error-free run, exactly
             flipped.append(0)
             for s in IMAGE_SETS:
                 outcomes[s].append(a[f"clean_{s}_{fmt.name}"])
             continue
-        w = read_back(fmt, plain_words, masks, meta["guard"]).reshape(setup.model.weights.shape)
-        found = {s: _correct(setup.model, a[f"x_{s}"], a[f"y_{s}"], w, spikes) for s in IMAGE_SETS}
+        shape = setup.model.weights.shape
+        w = read_back(fmt, plain_words, masks, meta["guard"]).reshape(shape)
         n_flipped = count_flipped_bits(masks)
+        threads = int(meta.get("threads", 1))
+        if meta.get("shortcuts", True):
+            run = lambda s: _correct_after_flips(setup.model, a[f"x_{s}"], a[f"y_{s}"], w, spikes,  # noqa: E731
+                                                 a[f"clean_{s}_{fmt.name}"], masks, threads)
+        else:
+            run = lambda s: _correct(setup.model, a[f"x_{s}"], a[f"y_{s}"], w, spikes, threads)  # noqa: E731
+        n_val, n_test = len(a["y_val"]) * len(spikes), len(a["y_test"]) * len(spikes)
+        with phase("faulty_inference", n_val):
+            found = {"val": run("val")}
         net = _network_for(setup, point, store, fm)
         if net is not setup.model:   # calibrated: kept where it pays on the validation images
             words = fmt.encode(net.weights)
-            cal_masks = flip_masks(words, layout, fm)
-            w = read_back(fmt, words, cal_masks, meta["guard"]).reshape(setup.model.weights.shape)
-            val = _correct(net, a["x_val"], a["y_val"], w, spikes)
+            with phase("fault_maps", words.size):
+                cal_masks = flip_masks(words, layout, fm)
+            w_cal = read_back(fmt, words, cal_masks, meta["guard"]).reshape(shape)
+            with phase("faulty_inference", n_val):
+                val = _correct(net, a["x_val"], a["y_val"], w_cal, spikes, threads)
             if val.mean() > found["val"].mean():
-                found = {"val": val, "test": _correct(net, a["x_test"], a["y_test"], w, spikes)}
+                with phase("faulty_inference", n_test):
+                    found = {"val": val, "test": _correct(net, a["x_test"], a["y_test"], w_cal, spikes, threads)}
                 n_flipped = count_flipped_bits(cal_masks)
                 calibrated += 1
                 retired.append(int((net.theta > firing_ceiling_mv(net.params)).sum()))
+        if "test" not in found:
+            with phase("faulty_inference", n_test):
+                found["test"] = run("test")
         flipped.append(n_flipped)
         for s in IMAGE_SETS:
             outcomes[s].append(found[s])
@@ -173,31 +227,61 @@ def accuracy_metrics(setup: Setup, point: dict, layout, fmt, region: np.ndarray,
     return out
 
 
+def place_point(setup: Setup, point: dict):
+    """(layout or the CapacityError that stopped it, request) of a point's policy, format and
+    placement VDD (``layout_vdd``, default ``vdd``: place as at that VDD but run at ``vdd``,
+    to split a saving into its terms)."""
+    meta = setup.meta
+    fmt = get_format(point["format"])
+    placed_region = device_region_ber(setup, float(point.get("layout_vdd", point["vdd"])))[1]
+    shape = tuple(meta["shape"])
+    req = PlacementRequest(spec=setup.spec, mapper=setup.mapper, n_words=int(np.prod(shape)), word_bits=fmt.bits,
+                           shape=shape, seed=int(meta["placement_seed"]), region_ber=placed_region,
+                           tolerable_ber=point.get("tolerable_ber", meta["tolerable_ber"][point["format"]]))
+    try:
+        return place(point["policy"], req), req
+    except CapacityError as exc:
+        return exc, req
+
+
+def _layout_notes(layout) -> dict:
+    return {k: v for k, v in layout.info.items() if isinstance(v, (int, float, str))}
+
+
+def layout_identity(point: dict) -> tuple[str, dict | None]:
+    """(key, layout notes): points with equal keys store the same words at the same cells and
+    run at the same VDD, so they give the same result but for the policy's name and notes."""
+    setup = get_setup(point["cache_dir"], point["context"])
+    layout = place_point(setup, point)[0] if setup.curve.operates(float(point["vdd"])) else None
+    if layout is None or isinstance(layout, Exception):      # nothing to share: keyed by the point itself
+        return "unplaced:" + json.dumps(point, sort_keys=True), None
+    h = hashlib.sha256(json.dumps({k: point.get(k) for k in ("vdd", "format", "dram_only")},
+                                  sort_keys=True).encode())
+    h.update(layout_digest(layout).encode())
+    return h.hexdigest(), _layout_notes(layout)
+
+
 def run_point(point: dict) -> dict:
     setup = get_setup(point["cache_dir"], point["context"])
-    meta = setup.meta
     policy, vdd = point["policy"], float(point["vdd"])
     fmt = get_format(point["format"])
     spec = setup.spec
+    if not setup.curve.operates(vdd):     # the DIMM the curve describes stops working here
+        return {"policy": policy, "vdd_v": vdd, "format": point["format"],
+                "error": f"does not operate: {setup.curve.source} at {vdd:g} V"}
     ber, region = device_region_ber(setup, vdd)
-    # "layout_vdd": place as at that VDD but run at "vdd" (splitting a saving into its terms)
-    placed_region = device_region_ber(setup, float(point["layout_vdd"]))[1] if "layout_vdd" in point else region
-    shape = tuple(meta["shape"])
-    req = PlacementRequest(spec=spec, mapper=setup.mapper, n_words=int(np.prod(shape)), word_bits=fmt.bits,
-                           shape=shape, seed=int(meta["placement_seed"]), region_ber=placed_region,
-                           tolerable_ber=point.get("tolerable_ber", meta["tolerable_ber"][point["format"]]))
     out = {"policy": policy, "vdd_v": vdd, "format": point["format"], "ber": ber}
-    try:
-        layout = place(policy, req)
-    except CapacityError as exc:
+    layout, req = place_point(setup, point)
+    if isinstance(layout, CapacityError):
         if policy == "sparkxd":
-            safe = int((placed_region <= req.tolerable_ber).sum())
+            safe = int((req.region_ber <= req.tolerable_ber).sum())
             return {**out, "error": f"does not fit: {safe} of {region.size} subarrays have BER <= "
-                                    f"{req.tolerable_ber:.3g}", "detail": str(exc)}
-        return {**out, "error": f"does not fit: {exc}"}
+                                    f"{req.tolerable_ber:.3g}", "detail": str(layout)}
+        return {**out, "error": f"does not fit: {layout}"}
     out["ber_used"] = float(region[layout.flat_subarray(spec)].mean())
-    out["layout_info"] = {k: v for k, v in layout.info.items() if isinstance(v, (int, float, str))}
+    out["layout_info"] = _layout_notes(layout)
     out.update(dram_metrics(setup, layout, point["format"], vdd))
     if setup.model is not None and not point.get("dram_only"):
         out.update(accuracy_metrics(setup, point, layout, fmt, region, ber, vdd))
+    out[TIMING_KEY] = take_timing()
     return out

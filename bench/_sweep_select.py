@@ -119,3 +119,48 @@ def terms_line(terms: dict) -> str:
             f"same run): placement {terms['placement_pct']:.1f}% (linear -> chosen policy, nominal VDD, fp32), "
             f"voltage {terms['voltage_pct']:.1f}% (nominal -> chosen VDD), "
             f"weight format {terms['format_pct']:.1f}% (fp32 -> chosen format)")
+
+
+def sizes_summary(runs) -> dict:
+    """The best row of every network size and the mean saving across sizes.
+
+    Each size's saving interval is paired over its images (:func:`saving_with_interval`); its
+    standard error is the half-width over the t quantile of those images' degrees of freedom.
+    The sizes are independent runs, so the mean's standard error is the root of the summed
+    squares over the number of sizes, and its interval uses the normal quantile. A size with no
+    row meeting the target contributes no saving: the mean is then over the others, and says so.
+    """
+    from scipy.stats import norm, t
+    sizes, savings, errors = [], [], []
+    for run in runs:
+        b = run.best
+        row = {"neurons": run.neurons}
+        if b is not None:
+            row.update({k: b.get(k) for k in ("policy", "vdd_v", "format", "energy_uj", "saving_pct",
+                                              "saving_ci_low", "saving_ci_high", "accuracy_pct",
+                                              "accuracy_loss", "loss_ci_low", "loss_ci_high")})
+            savings.append(b["saving_pct"])
+            if b.get("saving_ci_high") is not None:
+                n = len(b.get("energy_per_image_uj") or [])
+                errors.append((b["saving_ci_high"] - b["saving_pct"]) / t.ppf(0.975, max(n - 1, 1)))
+        else:
+            row["policy"] = "none meets the target"
+        sizes.append(row)
+    out = {"sizes": sizes, "sizes_with_a_best_row": len(savings), "sizes_run": len(runs)}
+    if savings:
+        mean = float(np.mean(savings))
+        out["mean_saving_pct"] = mean
+        if len(errors) == len(savings):
+            half = float(norm.ppf(0.975) * np.sqrt(np.sum(np.square(errors))) / len(errors))
+            out.update(mean_saving_ci_low=mean - half, mean_saving_ci_high=mean + half)
+    return out
+
+
+def summary_line(summary: dict) -> str:
+    if "mean_saving_pct" not in summary:
+        return "no network size has a row meeting the target"
+    ci = (f" [{summary['mean_saving_ci_low']:.1f}, {summary['mean_saving_ci_high']:.1f}]"
+          if "mean_saving_ci_low" in summary else "")
+    part = ("" if summary["sizes_with_a_best_row"] == summary["sizes_run"] else
+            f" (over the {summary['sizes_with_a_best_row']} of {summary['sizes_run']} sizes with a best row)")
+    return f"mean saving of the best rows across network sizes: {summary['mean_saving_pct']:.1f}%{ci}{part}"

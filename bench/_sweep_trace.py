@@ -38,7 +38,7 @@ def _trace_point(point: dict) -> dict:
     from dramsim.spec import load_spec
     from dramsim.vdd import spec_at_vdd
     meta, arrays = load_context(point["cache_dir"], point["context"])
-    spec = spec_at_vdd(load_spec(meta["spec"]), float(point["vdd"]))
+    spec = spec_at_vdd(load_spec(meta["spec"]), float(point["vdd"]), timing=meta.get("vdd_timing", "alpha"))
     config = ControllerConfig(**{**meta["controller"], "scheduler": point["scheduler"],
                                  "page_policy": point["page_policy"]})
     m = simulate_metrics(spec, arrays["requests"], config, meta["engine"], point["mapping"])
@@ -58,7 +58,8 @@ def run_physical_trace(plan) -> None:
     schemes = list(dict.fromkeys([args.mapping, *TRACE_SCHEMES]))
     schedulers = list(dict.fromkeys([args.scheduler, *TRACE_SCHEDULERS]))
     pages = list(dict.fromkeys([args.page_policy, *TRACE_PAGE_POLICIES]))
-    meta = {"spec": args.spec, "controller": dataclasses.asdict(plan.config), "engine": args.engine}
+    meta = {"spec": args.spec, "controller": dataclasses.asdict(plan.config), "engine": args.engine,
+            "vdd_timing": args.vdd_timing}
     cid = save_context(cdir, meta, {"requests": plan.trace})
     points = [{"cache_dir": str(cdir), "context": cid, "mapping": m, "scheduler": s, "page_policy": pp,
                "vdd": float(v)} for v in vdds for m in schemes for s in schedulers for pp in pages]
@@ -119,6 +120,8 @@ def run_logical_trace(plan) -> None:
     n_images = int(np.unique(stream["image"]).size)
     tol = DEFAULT_TRACE_TOLERABLE_BER if args.tolerable_ber is None else float(args.tolerable_ber)
     meta = {"spec": args.spec, "mapping": args.mapping, "model_path": None, "vendor": args.vendor,
+            "dimm": args.dimm, "dimm_statistic": args.curve_statistic, "error_params": args.error_params,
+            "vdd_timing": args.vdd_timing,
             "error_model": args.error_model, "guard": args.guard, "device_seed": int(args.seed),
             "placement_seed": int(args.seed), "fault_seeds": [], "spike_seeds": [], "training": "plain",
             "tolerable_ber": {fmt: tol}, "controller": dataclasses.asdict(plan.config),

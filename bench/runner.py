@@ -101,14 +101,21 @@ def _run_here(fn, todo, finish):
         finish(key, result)
 
 
-def _run_pool(fn, todo, workers, finish):
+def _new_pool(workers):
+    context = multiprocessing.get_context("spawn")   # safe with threads/numba in the parent
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _run_pool(fn, todo, workers, finish, executor=None):
+    """Run on ``executor`` (kept open) or on a pool of ``workers`` made for this call."""
     try:
         pickle.dumps(fn)
     except Exception as err:
         raise RunnerError(f"fn must be a picklable top-level function for jobs > 1 ({err})") \
             from None
-    context = multiprocessing.get_context("spawn")   # safe with threads/numba in the parent
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    owned = executor is None
+    if owned:
+        executor = _new_pool(workers)
     try:
         pending = {executor.submit(fn, point): (key, point) for key, point in todo}
         while pending:
@@ -120,9 +127,14 @@ def _run_pool(fn, todo, workers, finish):
                     raise _failure(point, err) from err
                 finish(key, future.result())
     except BaseException:                # failure or Ctrl-C: drop queued points, don't wait
-        executor.shutdown(wait=False, cancel_futures=True)
+        if owned:
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            for future in pending:
+                future.cancel()
         raise
-    executor.shutdown(wait=True)
+    if owned:
+        executor.shutdown(wait=True)
 
 
 def _dask_client(address, timeout_s):
@@ -139,7 +151,7 @@ def _dask_client(address, timeout_s):
                           f"({type(err).__name__}: {err})") from None
 
 
-def _run_dask(fn, todo, client, finish):
+def _run_dask(fn, todo, client, finish, close=True):
     from distributed import as_completed
     try:
         futures = {client.submit(fn, point, pure=False): (key, point) for key, point in todo}
@@ -151,17 +163,53 @@ def _run_dask(fn, todo, client, finish):
                 raise _failure(point, err) from err
             finish(key, future.result())
     finally:
-        client.close()
+        if close:
+            client.close()
+
+
+class Backend:
+    """Where several ``run_points`` calls run, kept open between them: this process
+    (``jobs`` 1), one local process pool of ``jobs`` workers, or a dask.distributed cluster
+    (``dask_address``; connected at once, so an unreachable scheduler fails before any work).
+    Use it as a context manager; pass it to :func:`run_points` as ``backend``."""
+
+    def __init__(self, jobs=1, dask_address=None, connect_timeout_s=10.0):
+        if jobs is not None and jobs < 1:
+            raise RunnerError(f"jobs must be >= 1 or None, got {jobs}")
+        self.jobs = jobs or os.cpu_count() or 1
+        self.client = _dask_client(dask_address, connect_timeout_s) if dask_address else None
+        self.executor = None
+
+    def pool(self):
+        """The local process pool, started on first use."""
+        if self.executor is None:
+            self.executor = _new_pool(self.jobs)
+        return self.executor
+
+    def close(self):
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def run_points(fn, points, *, jobs=None, dask_address=None, resume_dir=None, progress=True,
-               desc="sweep", connect_timeout_s=10.0):
+               desc="sweep", connect_timeout_s=10.0, backend: Backend | None = None):
     """``[fn(p) for p in points]``, possibly in parallel and resumable; see the module doc.
 
     jobs: worker processes (None: all cores; 1: in this process). dask_address: run on that
     dask.distributed scheduler instead (jobs is then ignored; RunnerError if it cannot be
     reached within ``connect_timeout_s``). resume_dir: directory of per-point result files.
     A failing point raises RunnerError naming it; points finished before stay stored.
+    ``backend`` (a :class:`Backend`) replaces ``jobs`` and ``dask_address`` and stays open.
     """
     if jobs is not None and jobs < 1:
         raise RunnerError(f"jobs must be >= 1 or None, got {jobs}")
@@ -179,7 +227,9 @@ def run_points(fn, points, *, jobs=None, dask_address=None, resume_dir=None, pro
             results[key] = stored
     todo = [(key, point) for key, point in unique.items() if key not in results]
     client = None
-    if todo and dask_address is not None:   # connect first: fail before any output
+    if backend is not None:
+        jobs, client = backend.jobs, backend.client
+    elif todo and dask_address is not None:   # connect first: fail before any output
         client = _dask_client(dask_address, connect_timeout_s)
 
     with tqdm(total=len(unique), initial=len(results), desc=desc, disable=not progress,
@@ -194,11 +244,11 @@ def run_points(fn, points, *, jobs=None, dask_address=None, resume_dir=None, pro
         if not todo:
             pass                         # everything was stored already
         elif client is not None:
-            _run_dask(fn, todo, client, finish)
+            _run_dask(fn, todo, client, finish, close=backend is None)
         elif workers <= 1:
             _run_here(fn, todo, finish)
         else:
-            _run_pool(fn, todo, workers, finish)
+            _run_pool(fn, todo, workers, finish, backend.pool() if backend is not None else None)
 
     out, seen = [], set()
     for key in keys:

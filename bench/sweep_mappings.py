@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,9 @@ PRESETS = {
     "q8": {"format": "q8", "guard": "zero", "training": "plain"},
 }
 DEFAULT_PRESET = "paper"
+DEFAULT_DIMM_STATISTIC = "median"
+DEFAULT_SPREAD = "fitted"
+DEFAULT_VDD_TIMING = "nominal"
 TRAININGS = ("plain", "fat")
 
 EPILOG = f"""\
@@ -98,6 +102,7 @@ examples:
   {PROG} --preset q8 --plot                # 8-bit weights, Pareto chart in ./sparkxd_out
   {PROG} --salp masa                       # what-if: SALP-MASA DRAM
   {PROG} --neurons 400 --out big_run
+  {PROG} --neurons 400,900,1600,2500,3600  # SparkXD's sizes: a table each and a summary
   {PROG} --policies linear,sparkxd --vdd 1.35,1.2,1.15,1.125,1.1 --vendor A
   {PROG} --trace traces/samples/mixed_2000.trace
   {PROG} --trace traces/samples/logical_small.txt --policies drmap,random
@@ -114,6 +119,18 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"bad list of numbers {text!r} (e.g. 1.35,1.2,1.05)") from None
     if not out:
         raise argparse.ArgumentTypeError("empty list")
+    return out
+
+
+def _size_list(text: str) -> list[int]:
+    try:
+        out = [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad list of sizes {text!r} (e.g. 400,900,1600)") from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(f"bad list of sizes {text!r}: each must be >= 1")
+    if len(set(out)) != len(out):
+        raise argparse.ArgumentTypeError(f"bad list of sizes {text!r}: a size repeats")
     return out
 
 
@@ -156,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--engine", default="auto", choices=("auto", "fast", "simpy"),
                    help="DRAM engine: auto = numba 'fast' if importable, else 'simpy'")
     n = p.add_argument_group("network and errors")
-    n.add_argument("--neurons", type=positive_int, default=100,
-                   help="excitatory neurons (default %(default)s)")
+    n.add_argument("--neurons", type=_size_list, default=[100], metavar="N1,N2,...",
+                   help="excitatory neurons; a list runs one sweep per size and a summary across them "
+                        "(SparkXD's sizes: 400,900,1600,2500,3600; default 100)")
     n.add_argument("--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS),
                    help="named setting of --format, --guard, --training (default %(default)s; see below)")
     n.add_argument("--format", default=None,
@@ -179,6 +197,20 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--vendor", default="B",
                    help="BER-vs-VDD curve: Voltron vendor A | B | C | all or a DIMM (e.g. B2), or a vdd,ber "
                         "CSV (default B, the only vendor measured down to 1.025 V; A, C, all: >= 1.10 V)")
+    n.add_argument("--dimm", default=None, metavar="NAME",
+                   help="one DIMM of --vendor (e.g. B7, names as in the Voltron data) instead of a statistic")
+    n.add_argument("--dimm-statistic", default=None,
+                   help="which of the vendor's DIMMs the BER curve describes: median (default: a typical "
+                        "module) | mean (all DIMMs; undefined where one stops operating) | worst | "
+                        "mean-operating (the mean over the DIMMs still operating: survivorship); "
+                        "for --vendor A, B or C")
+    n.add_argument("--spread", default=DEFAULT_SPREAD,
+                   help="spatial BER spread between banks and subarrays: fitted (default: fitted to Voltron's "
+                        "spatial-locality pictures, per vendor) | assumed (sigma 0.5 each) | retention | none")
+    n.add_argument("--vdd-timing", default=DEFAULT_VDD_TIMING,
+                   help="tRCD/tRAS/tRP at reduced VDD: nominal (default: the datasheet values, as the error "
+                        "data were measured) | spice (from Voltron's SPICE model) | alpha (alpha-power law, an "
+                        "upper bound)")
     n.add_argument("--guard", default=None,
                    help="read guard for decoded weights out of [0, w_max]: none | zero | clamp "
                         "(default: the preset's)")
@@ -198,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace", metavar="FILE", help="sweep a custom trace instead of the network (see below)")
     r.add_argument("--out", default="sparkxd_out", help="output directory (default ./%(default)s)")
     r.add_argument("--plot", action="store_true", help="also write a PNG Pareto chart (energy vs accuracy)")
-    r.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    r.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                   help="worker processes for the points, and inference threads (default: all "
+                        f"{os.cpu_count() or 1} cores; results are identical for any value)")
     r.add_argument("--dask", metavar="ADDRESS",
                    help="run the points on this dask.distributed scheduler (workers must see --cache-dir)")
     r.add_argument("--resume", action="store_true",
@@ -206,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cache-dir", default=None,
                    help="network/context cache (default $SPARKXD_CACHE or ~/.cache/sparkxd)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--no-shortcuts", dest="shortcuts", action="store_false",
+                   help="evaluate every image and point even where the result is already known "
+                        "(identical results, slower: the baseline of python -m bench.perf_sweep)")
     return p
 
 
@@ -229,9 +266,10 @@ def validate(args) -> Plan:
     from dramsim.address import AddressMapper
     from dramsim.config import ControllerConfig
     from dramsim.errors import BerError, parse_model
-    from dramsim.errors.ber_vdd import curve_by_name_or_path
+    from dramsim.errors.ber_vdd import STATISTICS, curve_by_name_or_path, vendors
+    from dramsim.errors.spatial import SPREAD_MODELS, error_params_for
     from dramsim.spec import SpecError, load_spec
-    from dramsim.vdd import VddError, spec_at_vdd
+    from dramsim.vdd import TIMING_MODELS, VddError, spec_at_vdd
     from mapping.guard import check_guard
     from mapping.policies import get_policy
     from snn.access import DATAFLOWS
@@ -247,6 +285,10 @@ def validate(args) -> Plan:
         config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp)
         for v in args.vdd:
             spec_at_vdd(spec, v)
+        if args.vdd_timing not in TIMING_MODELS:
+            raise ValueError(f"--vdd-timing {args.vdd_timing!r}: choose one of {', '.join(TIMING_MODELS)}")
+        for v in args.vdd:
+            spec_at_vdd(spec, v, timing=args.vdd_timing)
         spec_at_vdd(spec, spec.vdd_nominal)
         for name in args.policies:
             get_policy(name)
@@ -258,9 +300,21 @@ def validate(args) -> Plan:
     except (ValueError, VddError) as exc:
         raise UsageError(str(exc)) from None
     try:
-        curve = curve_by_name_or_path(args.vendor)
-        for v in args.vdd:
-            curve.ber(v)
+        statistic = args.dimm_statistic
+        if statistic is not None and statistic not in STATISTICS:
+            raise BerError(f"--dimm-statistic {statistic!r}: choose one of {', '.join(STATISTICS)}")
+        if statistic is None and not args.dimm and args.vendor in vendors():
+            statistic = DEFAULT_DIMM_STATISTIC   # a vendor's curve describes its median DIMM
+        if args.spread not in SPREAD_MODELS:
+            raise BerError(f"--spread {args.spread!r}: choose one of {', '.join(SPREAD_MODELS)}")
+        curve = curve_by_name_or_path(args.vendor, dimm=args.dimm, statistic=statistic)
+        args.curve_statistic = statistic
+        for v in [*args.vdd, spec.vdd_nominal]:
+            if curve.operates(v):
+                curve.ber(v)
+            elif args.vdd_given or v == spec.vdd_nominal:
+                curve.ber(v)                     # raises NotOperatingError: one line, exit 2
+        args.error_params = dataclasses.asdict(error_params_for(args.spread, curve.name))
     except (BerError, OSError) as exc:
         raise UsageError(str(exc)) from None
     check_image_counts(args)
@@ -340,15 +394,21 @@ def _load_trace(plan: Plan) -> None:
 
 # ----------------------------------------------------------------------------------------------
 
+def finish_args(args):
+    """Defaults that depend on other options (the VDD list: whether it was given)."""
+    args.vdd_given = args.vdd is not None
+    if args.vdd is None:
+        args.vdd = list(DEFAULT_VDDS)
+    return args
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage error (one line printed, status 2) or --help (status 0)
         return int(exc.code or 0)
-    args.vdd_given = args.vdd is not None
-    if args.vdd is None:
-        args.vdd = list(DEFAULT_VDDS)
+    finish_args(args)
     t0 = time.perf_counter()
     try:
         plan = validate(args)

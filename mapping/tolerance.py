@@ -63,10 +63,15 @@ class StoredWeights:
     def read(self, weights, fault_map: FaultMap | None, guard: str = "none", read_index: int = 0,
              bit_select: int | None = None) -> tuple[np.ndarray, int]:
         """(weights as read back -- decoded and guarded --, number of flipped bits)."""
+        w, masks = self.read_with_masks(weights, fault_map, guard, read_index, bit_select)
+        return w, 0 if masks is None else count_flipped_bits(masks)
+
+    def read_with_masks(self, weights, fault_map: FaultMap | None, guard: str = "none", read_index: int = 0,
+                        bit_select: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(weights as read back, the XOR masks of their words; None for an error-free read)."""
         words = self.fmt.encode(np.asarray(weights, dtype=np.float32))
         masks = None if fault_map is None else flip_masks(words, self.layout, fault_map, read_index, bit_select)
-        flipped = 0 if masks is None else count_flipped_bits(masks)
-        return read_back(self.fmt, words, masks, guard), flipped
+        return read_back(self.fmt, words, masks, guard), masks
 
 
 def spike_seed_evaluator(spike_seeds=(0,), threads: int = 1):
@@ -78,7 +83,29 @@ def spike_seed_evaluator(spike_seeds=(0,), threads: int = 1):
     def correct(model, x, y, weights):
         from snn.infer import correct_matrix
         return correct_matrix(model, x, y, seeds=seeds, weights=weights, threads=threads)
+
+    def after_change(model, x, y, weights, clean, changed_rows):
+        """The same outcomes, evaluating only the images a change of ``changed_rows`` can reach
+        (``snn.infer.correct_after_change``; exact)."""
+        from snn.infer import correct_after_change
+        return correct_after_change(model, x, y, seeds=seeds, weights=weights, clean=clean,
+                                    changed_rows=changed_rows, threads=threads)
+    correct.after_change = after_change
     return correct
+
+
+def changed_rows(masks, shape) -> np.ndarray:
+    """Rows (inputs) of a ``shape`` weight matrix holding a word with a flipped bit."""
+    flat = np.flatnonzero(np.asarray(masks).reshape(-1))
+    return np.unique(flat // int(shape[1]))
+
+
+def outcomes_after_flips(correct, model, x, y, weights, masks, clean) -> np.ndarray:
+    """Outcomes of ``model`` with ``weights`` (read back through ``masks``); only the images a
+    flipped row can reach are evaluated when ``correct`` knows how (exact), else all."""
+    if hasattr(correct, "after_change"):
+        return correct.after_change(model, x, y, weights, clean, changed_rows(masks, model.weights.shape))
+    return correct(model, x, y, weights)
 
 
 def clean_correct(model, x, y, store: StoredWeights, correct) -> np.ndarray:
@@ -121,8 +148,9 @@ def tolerance_curve(model, x, y, bers, seeds, error_model=0, fmt="fp32", guard: 
     for ber in bers:
         for seed in seeds:
             fm = FaultMap.build(store.spec, model_no, float(ber), seed=int(seed), params=params)
-            w, flipped = store.read(model.weights, fm, guard, bit_select=bit_select)
-            outcome = clean if flipped == 0 else correct(model, x, y, w)
+            w, masks = store.read_with_masks(model.weights, fm, guard, bit_select=bit_select)
+            flipped = count_flipped_bits(masks)
+            outcome = clean if flipped == 0 else outcomes_after_flips(correct, model, x, y, w, masks, clean)
             calibrated = False
             if flipped and calibrate is not None:   # keep the calibration only where it pays
                 net = calibrate(model, store, fm)

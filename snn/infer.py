@@ -58,10 +58,26 @@ def _weights_of(model: Model, weights) -> np.ndarray:
     return w
 
 
-def spike_counts_and_attempts(model: Model, images, *, seed=0, weights=None, threads=1):
-    """(int32 [n_images, N] spike counts of the accepted presentation, int64 [n] attempts)."""
+def image_keys(keys, n_images: int) -> np.ndarray:
+    """Poisson keys of the images: ``keys`` (one int per image, e.g. the images' indices in
+    the set they were taken from) or, by default, 0 .. n_images - 1."""
+    if keys is None:
+        return np.arange(n_images, dtype=np.int64)
+    k = np.ascontiguousarray(keys, dtype=np.int64).reshape(-1)
+    if k.size != n_images:
+        raise ValueError(f"{k.size} image keys for {n_images} images")
+    return k
+
+
+def spike_counts_and_attempts(model: Model, images, *, seed=0, weights=None, threads=1, keys=None):
+    """(int32 [n_images, N] spike counts of the accepted presentation, int64 [n] attempts).
+
+    ``keys``: the Poisson key of each image (default: its position 0..n-1); image ``b`` gets
+    exactly the result it gets in any other call with the same seed, key and weights, so a
+    subset of a set evaluated with its original positions as keys reproduces those images."""
     p = model.params
     images = as_images(images, p.n_inputs)
+    keys = image_keys(keys, images.shape[0])
     seed = check_seed(seed)
     w = _weights_of(model, weights)
     cf, cd, ci = d.constants(p)
@@ -77,27 +93,27 @@ def spike_counts_and_attempts(model: Model, images, *, seed=0, weights=None, thr
     numba.set_num_threads(threads)
     try:
         n_chunks = 1 if threads == 1 else min(images.shape[0], 8 * threads)
-        kernels.infer_images_parallel(w, theta, images, 0, seed, delays, cf, cd, ci, tables,
+        kernels.infer_images_parallel(w, theta, images, keys, seed, delays, cf, cd, ci, tables,
                                       n_chunks, counts, attempts)
     finally:
         numba.set_num_threads(previous)
     return counts, attempts
 
 
-def spike_counts(model: Model, images, *, seed=0, weights=None, threads=1) -> np.ndarray:
+def spike_counts(model: Model, images, *, seed=0, weights=None, threads=1, keys=None) -> np.ndarray:
     """int32 [n_images, N]: excitatory spike counts per image (frozen theta, no plasticity).
 
     ``weights`` (float32 [n_inputs, N]) replaces model.weights, e.g. weights read back from an
     approximate DRAM.  Same seed -> identical counts, for any ``threads``.
     """
     return spike_counts_and_attempts(model, images, seed=seed, weights=weights,
-                                     threads=threads)[0]
+                                     threads=threads, keys=keys)[0]
 
 
-def evaluate(model: Model, images, labels, *, seed=0, weights=None, threads=1) -> EvalResult:
+def evaluate(model: Model, images, labels, *, seed=0, weights=None, threads=1, keys=None) -> EvalResult:
     """Classify images with the model's neuron labels and score against ``labels``."""
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    counts, attempts = spike_counts_and_attempts(model, images, seed=seed, weights=weights,
+    counts, attempts = spike_counts_and_attempts(model, images, seed=seed, weights=weights, keys=keys,
                                                  threads=threads)
     if labels.shape[0] != counts.shape[0]:
         raise ValueError(f"evaluate: {counts.shape[0]} images but {labels.shape[0]} labels")
@@ -129,11 +145,36 @@ def input_spike_events(model: Model, images, *, seed=0, weights=None):
     return kernels.input_events_of(images, attempts, 0, seed, cd, ci, p.n_inputs)
 
 
-def correct_matrix(model: Model, images, labels, *, seeds=(0,), weights=None, threads=1) -> np.ndarray:
+def correct_matrix(model: Model, images, labels, *, seeds=(0,), weights=None, threads=1,
+                   keys=None) -> np.ndarray:
     """bool [len(seeds), n_images]: whether each image is classified correctly under each input
     spike seed. The per-image outcomes are what snn.stats needs for confidence intervals, and
-    the same seeds on an error-free and a faulty run make their difference a paired one."""
+    the same seeds on an error-free and a faulty run make their difference a paired one.
+    ``keys`` as in :func:`spike_counts_and_attempts`."""
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    rows = [evaluate(model, images, labels, seed=s, weights=weights, threads=threads).predictions == labels
-            for s in seeds]
+    rows = [evaluate(model, images, labels, seed=s, weights=weights, threads=threads,
+                     keys=keys).predictions == labels for s in seeds]
     return np.array(rows, dtype=bool).reshape(len(rows), labels.size)
+
+
+def correct_after_change(model: Model, images, labels, *, seeds, weights, clean: np.ndarray,
+                         changed_rows, threads=1) -> np.ndarray:
+    """What :func:`correct_matrix` gives with ``weights``, computing only what can differ from
+    the error-free outcomes ``clean`` (bool [seeds, images], same images and seeds).
+
+    ``weights`` differ from the weights of the run that gave ``clean`` only in the rows
+    (inputs) ``changed_rows``. A row
+    is read only when its input spikes, and an input whose pixel is 0 never spikes (Poisson
+    rate proportional to the pixel), so an image with no lit pixel on a changed row runs
+    exactly as without the change: only the other images are evaluated, with their own Poisson
+    keys. The result is identical to evaluating every image."""
+    images = as_images(images, model.params.n_inputs)
+    rows = np.unique(np.asarray(changed_rows, dtype=np.int64))
+    out = np.array(clean, dtype=bool, copy=True)
+    if rows.size == 0 or images.shape[0] == 0:
+        return out
+    hit = np.flatnonzero((images[:, rows] > 0).any(axis=1))
+    if hit.size:
+        out[:, hit] = correct_matrix(model, images[hit], np.asarray(labels)[hit], seeds=seeds, weights=weights,
+                                     threads=threads, keys=hit)
+    return out

@@ -503,7 +503,7 @@ def train_images(w, theta, images, keys, seed, delays, cf, cd, ci, tables, pendi
 
 
 @njit(cache=True)
-def _infer_range(w, theta, images, key0, seed, delays, cf, cd, ci, tables, lo, hi, counts_out,
+def _infer_range(w, theta, images, keys, seed, delays, cf, cd, ci, tables, lo, hi, counts_out,
                  attempts_out):
     n_in, n = w.shape
     t_steps = ci[d.I_T]
@@ -521,7 +521,7 @@ def _infer_range(w, theta, images, key0, seed, delays, cf, cd, ci, tables, lo, h
         attempt = 0
         while True:
             _, stride = encode_presentation(images[b], intensity, cd[d.D_RATE_DIVISOR],
-                                            cd[d.D_DT_MS], t_steps, seed, key0 + b, attempt,
+                                            cd[d.D_DT_MS], t_steps, seed, keys[b], attempt,
                                             ev_count, ev_input, rcache)
             n_spk, _ = present(wx, n_in, theta, thr, False, ev_count, ev_input, stride, delays,
                                cf, ci, tables, st, over_list, 0, rec)
@@ -535,11 +535,13 @@ def _infer_range(w, theta, images, key0, seed, delays, cf, cd, ci, tables, lo, h
 
 
 @njit(cache=True, parallel=True)
-def infer_images_parallel(w, theta, images, key0, seed, delays, cf, cd, ci, tables, n_chunks,
+def infer_images_parallel(w, theta, images, keys, seed, delays, cf, cd, ci, tables, n_chunks,
                           counts_out, attempts_out):
     """Frozen-network spike counts of every image; chunks run in parallel (prange).
 
-    Image b uses Poisson key ``key0 + b``; every presentation starts from the rested state, so
+    Image b uses Poisson key ``keys[b]`` (int64; normally its index in the data set it was
+    drawn from, so a subset of images reproduces their results exactly); every presentation
+    starts from the rested state, so
     the result does not depend on n_chunks or on the number of threads (numba.set_num_threads;
     with one thread the chunks simply run one after the other in the calling thread).
     """
@@ -547,7 +549,7 @@ def infer_images_parallel(w, theta, images, key0, seed, delays, cf, cd, ci, tabl
     for c in prange(n_chunks):
         lo = c * n_img // n_chunks
         hi = (c + 1) * n_img // n_chunks
-        _infer_range(w, theta, images, key0, seed, delays, cf, cd, ci, tables, lo, hi,
+        _infer_range(w, theta, images, keys, seed, delays, cf, cd, ci, tables, lo, hi,
                      counts_out, attempts_out)
 
 

@@ -94,3 +94,31 @@ def test_bad_input():
         spike_counts(m, np.zeros((1, 784), np.uint8), seed=-1)
     with pytest.raises(ValueError, match="neuron labels"):
         evaluate(m, np.zeros((1, 784), np.uint8), [0])
+
+
+def test_a_subset_with_its_own_keys_reproduces_those_images(model_and_images):
+    model, images, _ = model_and_images
+    full = spike_counts(model, images, seed=4)
+    pick = np.array([3, 7, 11])
+    np.testing.assert_array_equal(spike_counts(model, images[pick], seed=4, keys=pick), full[pick])
+    assert not np.array_equal(spike_counts(model, images[pick], seed=4), full[pick])   # keys matter
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_evaluating_only_the_images_a_change_can_reach_is_exact(model_and_images, trial):
+    """Random rows of the weights are destroyed; images are made to miss some of those rows.
+    correct_after_change must equal evaluating every image (the independent truth)."""
+    from snn.infer import correct_after_change, correct_matrix
+    model, images, labels = model_and_images
+    rng = np.random.default_rng(trial)
+    imgs = images.copy()
+    rows = rng.choice(784, size=rng.integers(1, 40), replace=False)
+    dark = rng.random(len(imgs)) < 0.5
+    imgs[np.ix_(dark, rows)] = 0                       # these images cannot see the change
+    w = model.weights.copy()
+    w[rows] = rng.random((len(rows), w.shape[1]), dtype=np.float32) * 3.0
+    seeds = [11, 12]
+    clean = correct_matrix(model, imgs, labels, seeds=seeds)
+    truth = correct_matrix(model, imgs, labels, seeds=seeds, weights=w)
+    fast = correct_after_change(model, imgs, labels, seeds=seeds, weights=w, clean=clean, changed_rows=rows)
+    np.testing.assert_array_equal(fast, truth)

@@ -88,7 +88,8 @@ def test_training_and_inference_identical(images, case):
 
     counts = np.zeros((n_img, p.n_neurons), np.int32)
     inf_attempts = np.zeros(n_img, np.int64)
-    kernels.infer_images_parallel(w_fast, th_fast, images[3:3 + n_img], 0, 2, delays, cf, cd, ci,
+    keys = np.arange(n_img, dtype=np.int64)
+    kernels.infer_images_parallel(w_fast, th_fast, images[3:3 + n_img], keys, 2, delays, cf, cd, ci,
                                   tables, 1, counts, inf_attempts)
     ref_counts, ref_inf_attempts = reference.spike_counts(
         p, w_slow, th_slow, images[3:3 + n_img], 2, 0, delays if p.input_delays else None)

@@ -41,6 +41,12 @@ def _fails_cleanly(argv, tmp_path, capsys, expect):
     (["--images", "1001"], "--images 1001"),
     (["--preset", "best"], "argument --preset: invalid choice"),
     (["--training", "magic"], "--training 'magic'"),
+    (["--dimm", "B99"], "B99"),
+    (["--dimm", "A1"], "A1"),                                   # a DIMM of another vendor than B
+    (["--vdd", "1.35,1.025"], "does not operate"),              # the median DIMM stops above 1.025 V
+    (["--dimm-statistic", "typical"], "--dimm-statistic 'typical'"),
+    (["--spread", "wide"], "--spread 'wide'"),
+    (["--vdd-timing", "fast"], "--vdd-timing 'fast'"),
 ])
 def test_bad_options_exit_2_and_write_nothing(argv, expect, tmp_path, capsys):
     _fails_cleanly(argv, tmp_path, capsys, expect)
@@ -106,10 +112,11 @@ def test_small_sweep_end_to_end_and_reproducible(tmp_path, capsys):
     assert float(by[("linear", "1.05")]["energy_uj"]) < float(by[("linear", "1.35")]["energy_uj"])
     assert float(by[("drmap", "1.35")]["row_hit_rate"]) > float(by[("random", "1.35")]["row_hit_rate"])
     doc = json.loads((tmp_path / "a" / "sweep.json").read_text())
-    assert len(doc["rows"]) == len(rows) and doc["meta"]["neurons"] == 10
-    sets = doc["meta"]["image_sets"]
+    assert len(doc["rows"]) == len(rows) and doc["meta"]["neurons"] == [10]
+    assert all(r["neurons"] == "10" for r in rows)
+    sets = doc["meta"]["sizes"]["10"]["image_sets"]
     assert (sets["validation_images"], sets["test_images"], sets["validation_seed"]) == (100, 40, 0)
-    dram = doc["meta"]["dram_images"]
+    dram = doc["meta"]["sizes"]["10"]["dram_images"]
     assert dram["count"] == 2 and len(set(dram["labels"])) == 2   # a stratified sample, not two zeros
     assert (tmp_path / "a" / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # same seed -> identical bytes (the second run loads the cached network)
@@ -157,3 +164,40 @@ def test_physical_trace_compares_mappings_schedulers_pages(tmp_path, capsys):
     assert first == ("RoBaRaCoCh", "frfcfs", "open")
     assert len({(r["mapping"], r["scheduler"], r["page_policy"]) for r in rows}) == len(rows) >= 12
     assert all(float(r["requests"]) == 500 for r in rows)
+
+
+@pytest.mark.slow
+def test_several_sizes_shortcuts_and_jobs_give_the_same_bytes(tmp_path, capsys):
+    """Two network sizes in one run: a table each and a summary across them; the shortcuts
+    (deduplicated points, only reachable images evaluated) and any --jobs change nothing."""
+    cache = tmp_path / "cache"
+    argv = [*TINY, "--neurons", "10,16", "--vdd", "1.35,1.075,1.05", "--training", "plain",
+            "--cache-dir", str(cache)]
+    assert main([*argv, "--jobs", "2", "--out", str(tmp_path / "fast")]) == 0
+    printed = capsys.readouterr().out
+    assert "N=10," in printed and "N=16," in printed and "mean saving of the best rows across" in printed
+    assert main([*argv, "--jobs", "1", "--no-shortcuts", "--out", str(tmp_path / "slow")]) == 0
+    for name in ("sweep.csv", "sweep.json"):
+        assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "slow" / name).read_bytes(), name
+    rows = _read_csv(tmp_path / "fast" / "sweep.csv")
+    assert {r["neurons"] for r in rows} == {"10", "16"}
+    doc = json.loads((tmp_path / "fast" / "sweep.json").read_text())
+    summary = doc["meta"]["summary_across_sizes"]
+    assert [s["neurons"] for s in summary["sizes"]] == [10, 16]
+    savings = [s["saving_pct"] for s in summary["sizes"] if "saving_pct" in s]
+    assert summary["mean_saving_pct"] == pytest.approx(sum(savings) / len(savings))
+
+
+def test_a_voltage_the_dimm_does_not_reach_is_a_row_that_says_so(tmp_path):
+    """The default VDD list runs down to 1.025 V, where the median vendor-B DIMM does not
+    operate: those rows say so instead of disappearing or failing the run."""
+    out = tmp_path / "o"
+    argv = [*TINY, "--vdd", "1.35,1.05", "--policies", "linear", "--training", "plain"]
+    argv = [a for a in argv if a not in ("--vdd", "1.35,1.05")]
+    assert main([*argv, "--out", str(out), "--cache-dir", str(tmp_path / "c")]) == 0
+    rows = {r["vdd_v"]: r for r in _read_csv(out / "sweep.csv")}
+    assert rows["1.025"]["note"].startswith("does not operate: Voltron vendor B median DIMM")
+    assert rows["1.025"]["energy_uj"] == "" and rows["1.05"]["energy_uj"] != ""
+    meta = json.loads((out / "sweep.json").read_text())["meta"]
+    assert meta["ber_curve"] == "Voltron vendor B median DIMM" and meta["vdd_timing"] == "nominal"
+    assert meta["error_params"]["subarray_spread"] == pytest.approx(0.6)

@@ -64,7 +64,7 @@ def test_pareto_front_by_hand():
 def test_csv_json_and_table_render_missing_values_as_empty(tmp_path):
     csv_text = to_csv(ROWS)
     last = csv_text.strip().splitlines()[-1]
-    assert last.startswith("sparkxd,fp32,1.05,,") and last.endswith(",does not fit")
+    assert last.startswith(",sparkxd,fp32,1.05,,") and last.endswith(",does not fit")
     doc = json.loads(to_json(ROWS, {"seed": 0}))
     assert doc["rows"][3]["energy_uj"] is None and doc["meta"]["seed"] == 0
     assert "does not fit" in render_table(ROWS)

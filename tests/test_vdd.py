@@ -1,6 +1,8 @@
 """Reduced-VDD timings: table points reproduced exactly, linear in between, clear errors outside."""
 import math
 
+import numpy as np
+
 import pytest
 
 from dramsim.spec import load_spec
@@ -78,3 +80,48 @@ def test_ddr3l_table_follows_documented_model():
         assert p.tRP_ns == pytest.approx(13.75 * f, abs=0.006)
         assert p.tRAS_ns == pytest.approx(35.0 * f, abs=0.006)
     assert len(DDR3L.vdd_table) == 14
+
+
+# ---------------------------------------------------------------- timing models
+from dramsim.vdd import TIMING_MODELS, core_latencies_model_ns, spice_increase_table  # noqa: E402
+
+
+def test_timing_models_default_is_the_table_and_nominal_is_flat():
+    assert TIMING_MODELS == ("alpha", "spice", "nominal")
+    for v in (1.35, 1.2, 1.1, 1.025):
+        assert spec_at_vdd(DDR3L, v) == spec_at_vdd(DDR3L, v, "alpha")
+        t = spec_at_vdd(DDR3L, v, "nominal").timing
+        assert (t.nRCD, t.nRAS, t.nRP, t.nRC) == (11, 28, 11, 39)
+        assert spec_at_vdd(DDR3L, v, "nominal").vdd == v
+
+
+def test_spice_model_is_datasheet_plus_simulated_increase():
+    rows = spice_increase_table()
+    assert rows[-1][0] == 1.35 and rows[-1][1:] == (0.0, 0.0, 0.0) and rows[0][0] == 1.0
+    for col in (1, 2, 3):                                   # never faster at a lower VDD
+        assert all(a[col] >= b[col] for a, b in zip(rows, rows[1:]))
+    p = core_latencies_model_ns(DDR3L, 1.025, "spice")
+    assert (p.tRCD_ns, p.tRAS_ns, p.tRP_ns) == pytest.approx((13.75 + 2.99, 35.0 + 7.72, 13.75 + 3.20))
+    t = spec_at_vdd(DDR3L, 1.025, "spice").timing
+    assert (t.nRCD, t.nRAS, t.nRP, t.nRC) == (14, 35, 14, 49)
+    alpha = spec_at_vdd(DDR3L, 1.025).timing                # the alpha-power law is the upper bound
+    assert (alpha.nRCD, alpha.nRAS, alpha.nRP) == (20, 51, 20)
+    for v in np.linspace(1.025, 1.35, 14):
+        a, s = core_latencies_model_ns(DDR3L, v), core_latencies_model_ns(DDR3L, v, "spice")
+        assert s.tRCD_ns <= a.tRCD_ns + 1e-9 and s.tRAS_ns <= a.tRAS_ns + 1e-9 and s.tRP_ns <= a.tRP_ns + 1e-9
+
+
+def test_timing_model_errors():
+    with pytest.raises(VddError, match=r"--vdd-timing 'fast': choose one of alpha, spice, nominal"):
+        spec_at_vdd(DDR3L, 1.1, "fast")
+    with pytest.raises(VddError, match=r"1.35 V DDR3L array; DDR4-2400R has nominal VDD 1.2 V"):
+        spec_at_vdd(load_spec("DDR4-2400R"), 1.2, "spice")
+    with pytest.raises(VddError, match="outside"):         # no model opens voltages the spec lacks
+        spec_at_vdd(DDR3L, 1.0, "nominal")
+
+
+def test_spice_table_strict_parse(tmp_path):
+    bad = tmp_path / "t.csv"
+    bad.write_text("# c\nvdd,dtRCD_ns,dtRAS_ns,dtRP_ns\n1.35,0,0,0\n1.2,x,1,1\n")
+    with pytest.raises(VddError, match=r"t.csv:4: field 'dtRCD_ns'"):
+        spice_increase_table(str(bad))

@@ -32,9 +32,22 @@ Conversions and conventions (all assumptions are stated here, once):
   ``BerCurve.n_operating`` says how many DIMMs each point averages.
 * **``"all"``**: the mean of the three vendor curves, on the voltage range where all three
   vendors have operating DIMMs (1.10-1.35 V for the shipped data).
+* **Vendor statistics** (:func:`statistic_curve`, ``curve_by_name_or_path(vendor, statistic=...)``):
+  at every measured voltage of the vendor, a statistic over *all* its DIMMs, a DIMM that does not
+  operate there counting as unusable (worse than any operating one), never dropped:
+  ``"median"`` (the typical DIMM; needs more than half of the DIMMs operating), ``"worst"``
+  (pointwise maximum; needs every DIMM operating), ``"mean"`` (mean BER over all DIMMs; needs
+  every DIMM operating) and ``"mean-operating"`` (the survivor mean above, what a bare vendor
+  name gives). Below the lowest voltage where the statistic is defined the curve raises
+  :class:`NotOperatingError`. Between measured voltages the statistic's points are interpolated
+  like any curve (not the statistic of interpolated DIMM curves).
+* **Not operating.** A Voltron DIMM (or statistic) curve asked for a VDD below its range raises
+  :class:`NotOperatingError` (a :class:`BerError`): the DIMM is unusable there. ``operates(vdd)``
+  asks without raising. Above the range (or outside a user curve) the error is a plain
+  :class:`BerError`.
 
-Users can supply their own curve as a ``vdd,ber`` CSV (:meth:`BerCurve.from_csv`). Malformed
-input raises :class:`BerError` (a ``ValueError``) with a one-line message naming file, line and
+Users can supply their own curve as a ``vdd,ber`` CSV (:meth:`BerCurve.from_csv`); its BER must
+not increase with VDD (checked, naming the line). Malformed input raises :class:`BerError` (a ``ValueError``) with a one-line message naming file, line and
 field.
 """
 from __future__ import annotations
@@ -60,6 +73,19 @@ class BerError(ValueError):
     """Bad BER data or a VDD outside a curve's range; the message is one line."""
 
 
+class NotOperatingError(BerError):
+    """The DIMM (or, for a statistic, too many of the vendor's DIMMs) does not operate at this VDD.
+
+    Raised by :meth:`BerCurve.ber` for a VDD below the lowest voltage at which a Voltron DIMM
+    was measured (the data README: DIMMs that fail to operate below some voltage are absent
+    there). The message is one line and names the curve, the VDD and the lowest operating VDD.
+    """
+
+
+#: statistics over a vendor's DIMMs accepted by :func:`statistic_curve`
+STATISTICS = ("mean-operating", "mean", "median", "worst")
+
+
 def line_fraction_to_ber(fraction, line_bits: int = LINE_BITS):
     """BER of independent flips giving faulty-line fraction ``fraction``: -ln(1-f)/line_bits."""
     f = np.asarray(fraction, dtype=np.float64)
@@ -82,6 +108,10 @@ class BerCurve:
     source: str = ""
     floor_ber: float = DETECTION_FLOOR_BER
     n_operating: tuple[int, ...] = ()
+    #: True for measured devices: below ``vdd_range[0]`` the device does not operate
+    #: (:class:`NotOperatingError`); False (user curves): below the range is merely unknown.
+    inoperable_below: bool = False
+    n_dimms: int = 0                  # DIMMs the statistic is taken over (0: not a statistic)
 
     def __post_init__(self):
         if len(self.points) < 2:
@@ -106,13 +136,32 @@ class BerCurve:
     def bers(self) -> np.ndarray:
         return np.array([b for _, b in self.points])
 
+    def operates(self, vdd: float) -> bool:
+        """Whether the device this curve describes works at ``vdd`` (False below the range of a
+        measured device; for a user curve, whether ``vdd`` is inside its range)."""
+        lo, hi = self.vdd_range
+        v = float(vdd)
+        if not math.isfinite(v) or v > hi + VDD_TOL:
+            return False
+        return v >= lo - VDD_TOL
+
     def ber(self, vdd):
-        """BER at ``vdd`` (volts; scalar or array). Raises BerError outside ``vdd_range``."""
+        """BER at ``vdd`` (volts; scalar or array). Raises BerError outside ``vdd_range``
+        (:class:`NotOperatingError` below the range of a measured device)."""
         v = np.asarray(vdd, dtype=np.float64)
         lo, hi = self.vdd_range
         bad = ~np.isfinite(v) | (v < lo - VDD_TOL) | (v > hi + VDD_TOL)
         if np.any(bad):
             first = float(v.reshape(-1)[np.argmax(bad.reshape(-1))])
+            if self.inoperable_below and math.isfinite(first) and first < lo:
+                if self.n_dimms:
+                    raise NotOperatingError(
+                        f"{self.source or self.name}: does not operate at VDD {first} V (too few of the "
+                        f"vendor's {self.n_dimms} DIMMs operate there; the lowest VDD where it is defined "
+                        f"is {lo} V, with {self.n_operating[0]} operating)")
+                raise NotOperatingError(
+                    f"{self.source or self.name}: does not operate at VDD {first} V (measured down to "
+                    f"{lo} V only; DIMMs that stop operating are absent from the data)")
             raise BerError(f"{self.source or self.name}: VDD {first} V is outside the measured range "
                            f"[{lo}, {hi}] V of curve {self.name!r}")
         out = _interp_log(np.clip(v, lo, hi).reshape(-1), self.vdd, self.bers, self.floor_ber)
@@ -166,6 +215,13 @@ class BerCurve:
             pts.append((vdd, ber))
         if len(pts) < 2:
             raise BerError(f"{path}: field 'vdd': need at least two voltages, found {len(pts)}")
+        lines = {round(v, 9): ln for (ln, _), (v, _) in zip(rows, pts)}
+        srt = sorted(pts)
+        for (v0, b0), (v1, b1) in zip(srt, srt[1:]):
+            if b1 > b0:
+                raise BerError(f"{path}:{lines[round(v1, 9)]}: field 'ber': {b1:g} at {v1} V exceeds "
+                               f"{b0:g} at the lower voltage {v0} V (line {lines[round(v0, 9)]}); BER "
+                               f"must not increase with VDD")
         return cls(name=name or path.stem, points=tuple(sorted(pts)), source=str(path),
                    floor_ber=floor_ber)
 
@@ -279,8 +335,8 @@ def dimm_curves(table) -> dict[str, BerCurve]:
         if len(rs) < 2:
             continue  # a single measurement gives no range to interpolate over
         pts = tuple((r.vdd, line_fraction_to_ber(r.faulty_fraction)) for r in rs)
-        curves[dimm] = BerCurve(name=dimm, points=pts, source=f"Voltron DIMM {dimm} ({rs[0].vendor})",
-                                n_operating=tuple(1 for _ in pts))
+        curves[dimm] = BerCurve(name=dimm, points=pts, source=f"Voltron DIMM {dimm} (vendor {rs[0].vendor})",
+                                n_operating=tuple(1 for _ in pts), inoperable_below=True)
     return curves
 
 
@@ -312,6 +368,45 @@ def mean_curve(curves, name: str = "all") -> BerCurve:
                     ",".join(c.name for c in curves))
 
 
+def statistic_curve(table, vendor: str, statistic: str) -> BerCurve:
+    """A statistic over ALL of ``vendor``'s DIMMs at each measured voltage (module docstring).
+
+    A DIMM that does not operate at a voltage counts as worse than every operating one; the
+    curve starts at the lowest voltage where the statistic is defined (``"median"``: more than
+    half of the DIMMs operate; ``"mean"`` and ``"worst"``: all of them) and raises
+    :class:`NotOperatingError` below it. ``"mean-operating"`` is :func:`vendor_curve`.
+    """
+    if statistic not in STATISTICS:
+        raise BerError(f"unknown DIMM statistic {statistic!r}; choose one of {', '.join(STATISTICS)}")
+    if statistic == "mean-operating":
+        return vendor_curve(table, vendor)
+    dimms = sorted({r.dimm for r in table if r.vendor == vendor})
+    if not dimms:
+        raise BerError(f"Voltron data: no DIMMs of vendor {vendor!r}")
+    curves = [c for d, c in dimm_curves(table).items() if d in dimms]
+    n = len(dimms)
+    vdds = sorted({round(r.vdd, 9) for r in table if r.vendor == vendor})
+    pts, counts = [], []
+    for v in vdds:
+        vals = np.array([c.ber(v) if c.operates(v) else np.inf for c in curves]
+                        + [np.inf] * (n - len(curves)))   # a DIMM with one point has no curve
+        k = int(np.isfinite(vals).sum())
+        if statistic == "median":
+            m = float(np.median(vals)) if 2 * k > n else math.inf
+        elif statistic == "worst":
+            m = float(vals.max())
+        else:
+            m = float(vals.mean())
+        if math.isfinite(m):
+            pts.append((v, m))
+            counts.append(k)
+        elif pts:
+            raise BerError(f"Voltron vendor {vendor} {statistic}: undefined at {v} V above a defined "
+                           f"point (a DIMM stops operating at a higher voltage than a lower one)")
+    return BerCurve(name=f"{vendor}:{statistic}", points=tuple(pts), n_operating=tuple(counts), n_dimms=n,
+                    source=f"Voltron vendor {vendor} {statistic} DIMM", inoperable_below=True)
+
+
 @lru_cache(maxsize=None)
 def _voltron_curves() -> dict[str, BerCurve]:
     table = load_voltron_table()
@@ -335,10 +430,58 @@ def voltron_curve(name: str = "all") -> BerCurve:
     return curves[name]
 
 
-def curve_by_name_or_path(spec: str) -> BerCurve:
-    """A Voltron curve name, or a path to a ``vdd,ber`` CSV (for CLIs)."""
-    if spec in _voltron_curves():
-        return _voltron_curves()[spec]
+@lru_cache(maxsize=None)
+def _statistic(vendor: str, statistic: str) -> BerCurve:
+    return statistic_curve(load_voltron_table(), vendor, statistic)
+
+
+def vendors() -> tuple[str, ...]:
+    """The vendors of the shipped Voltron data ("A", "B", "C")."""
+    return tuple(sorted({r.vendor for r in load_voltron_table()}))
+
+
+def dimm_names(vendor: str | None = None) -> tuple[str, ...]:
+    """DIMM names of the shipped data (of one vendor), in natural order (A1, A2, ..., A10)."""
+    names = {r.dimm for r in load_voltron_table() if vendor is None or r.vendor == vendor}
+    return tuple(sorted(names, key=lambda d: (d[0], int(d[1:]) if d[1:].isdigit() else 0, d)))
+
+
+def curve_by_name_or_path(spec: str, dimm: str | None = None, statistic: str | None = None) -> BerCurve:
+    """The BER(VDD) curve the CLIs' ``--vendor``/``--dimm``/``--dimm-statistic`` select.
+
+    * ``spec``: a Voltron vendor ("A", "B", "C"), "all", a DIMM name ("B7"), or a ``vdd,ber`` CSV.
+    * ``dimm``: one DIMM of that vendor (``spec`` must be its vendor, or "all"): its own curve.
+    * ``statistic``: for a vendor, one of :data:`STATISTICS`; None keeps the legacy
+      ``"mean-operating"`` (mean over the DIMMs still operating at each voltage).
+
+    Errors (:class:`BerError`, one line): an unknown name, a DIMM that is not the vendor's, a
+    statistic for something that is not a vendor, both ``dimm`` and ``statistic``. Asking the
+    returned curve for a VDD where the DIMM (statistic) does not operate raises
+    :class:`NotOperatingError`.
+    """
+    curves = _voltron_curves()
+    vend = vendors()
+    if dimm is not None and statistic is not None:
+        raise BerError(f"--dimm {dimm} and --dimm-statistic {statistic}: give one or the other")
+    if dimm is not None:
+        if spec not in vend and spec != "all":
+            raise BerError(f"--dimm {dimm}: needs --vendor A, B, C or all, not {spec!r}")
+        names = dimm_names(None if spec == "all" else spec)
+        if dimm not in names:
+            other = next((r.vendor for r in load_voltron_table() if r.dimm == dimm), None)
+            why = (f"it is a DIMM of vendor {other}" if other else "no such DIMM in the Voltron data")
+            raise BerError(f"--dimm {dimm}: {why}; vendor {spec}'s DIMMs are {', '.join(names)}")
+        if dimm not in curves:
+            raise BerError(f"--dimm {dimm}: measured at one voltage only, no curve")
+        return curves[dimm]
+    if statistic is not None:
+        if spec not in vend:
+            raise BerError(f"--dimm-statistic {statistic}: needs --vendor {', '.join(vend)}, not {spec!r}")
+        if statistic not in STATISTICS:
+            raise BerError(f"--dimm-statistic {statistic!r}: choose one of {', '.join(STATISTICS)}")
+        return _statistic(spec, statistic)
+    if spec in curves:
+        return curves[spec]
     if Path(spec).suffix.lower() == ".csv" or Path(spec).exists():
         return BerCurve.from_csv(spec)
     return voltron_curve(spec)  # raises with the list of names
