@@ -21,13 +21,14 @@ def resolve_engine(name: str) -> str:
 
 
 def energy_split_pj(spec, counters: RawCounters) -> dict:
-    """Energy in pJ grouped for the table: act (ACT+PRE), rd (RD+WR), bg (background), ref, total."""
+    """Energy in pJ grouped for the table: act (ACT+PRE), rd (RD+WR), bg (background, power-down and
+    self-refresh states included), ref, total."""
     from dramsim.energy import energy_from_counters
     breakdown = energy_from_counters(spec, counters)
     e = {k: float(v) for k, v in breakdown.total_by_category_pj.items()}
     act = e.get("act", 0.0) + e.get("pre", 0.0)
     rd = e.get("read", 0.0) + e.get("write", 0.0)
-    bg = sum(v for k, v in e.items() if k.startswith("background"))
+    bg = sum(v for k, v in e.items() if k.startswith(("background", "powerdown", "self_refresh")))
     ref = e.get("refresh", 0.0)
     return {"act": act, "rd": rd, "bg": bg, "ref": ref, "total": float(breakdown.total_pj)}
 
@@ -46,15 +47,34 @@ def counter_metrics(spec, counters: RawCounters) -> dict:
 
 
 def simulate_metrics(spec_v, requests: np.ndarray, config: ControllerConfig, engine: str,
-                     mapping: str, per: float = 1.0) -> dict:
+                     mapping: str, per: float = 1.0, powerdown_idle: int | None = None,
+                     self_refresh_idle: int | None = None) -> dict:
     """Simulate ``requests`` on ``spec_v`` (a spec already at its VDD); metrics divided by ``per``
-    (the number of inferences the trace covers) where they are totals."""
+    (the number of inferences the trace covers) where they are totals.
+
+    With ``powerdown_idle`` (and/or ``self_refresh_idle``) the stream is simulated a second time
+    with idle ranks powering down (docs/controller.md, "Power-down and self-refresh"; meaningful
+    with timed arrivals, where the DRAM idles between spikes) and three more metrics are
+    returned: ``energy_pd_uj`` (energy per inference with power-down), ``pd_saved_uj`` (the
+    energy power-down saves per inference) and ``pd_saved_pct`` (that saving in % of
+    ``energy_uj``). The other metrics always describe the run without power-down."""
+    import dataclasses
+
     from dramsim.simulate import simulate
-    res = simulate(spec_v, requests, config, engine=resolve_engine(engine), mapping=mapping)
+    engine = resolve_engine(engine)
+    base = dataclasses.replace(config, powerdown_idle=None, self_refresh_idle=None)
+    res = simulate(spec_v, requests, base, engine=engine, mapping=mapping)
     m = counter_metrics(spec_v, res.counters)
     e = energy_split_pj(spec_v, res.counters)
     out = {"row_hit_rate": m["row_hit_rate"], "read_latency_ns": m["read_latency_ns"],
            "dram_cycles": m["dram_cycles"] / per, "acts": m["acts"] / per, "requests": len(requests) / per}
     for k, v in e.items():
         out[f"energy_{k}_uj" if k != "total" else "energy_uj"] = v / per * 1e-6
+    if powerdown_idle is not None or self_refresh_idle is not None:
+        low = dataclasses.replace(config, powerdown_idle=powerdown_idle, self_refresh_idle=self_refresh_idle)
+        pd = simulate(spec_v, requests, low, engine=engine, mapping=mapping)
+        total = energy_split_pj(spec_v, pd.counters)["total"] / per * 1e-6
+        out["energy_pd_uj"] = total
+        out["pd_saved_uj"] = out["energy_uj"] - total
+        out["pd_saved_pct"] = 100.0 * out["pd_saved_uj"] / out["energy_uj"] if out["energy_uj"] else float("nan")
     return out

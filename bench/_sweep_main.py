@@ -19,8 +19,8 @@ from bench._sweep_context import save_context
 from bench._sweep_network import (ACCURACY_SALT, DRAM_SALT, access_stream, cache_dir, calibrated_model,
                                   calibration_task, fat_control, fault_seeds, get_model, sample_test_images,
                                   spike_seeds, tolerable_ber)
-from bench._sweep_output import (COLUMNS, SUMMARY_COLUMNS, TERMINAL_COLUMNS, atomic_write, pareto_png,
-                                 render_table, to_csv, to_json)
+from bench._sweep_output import (COLUMNS, SUMMARY_COLUMNS, TERMINAL_COLUMNS, atomic_write, fit, pareto_png,
+                                 render_grid, render_table, to_csv, to_json)
 from bench._sweep_point import IMAGE_SETS, run_point
 from bench._sweep_timing import TIMING_KEY, phase
 from bench._sweep_timing import merge as merge_timing
@@ -65,12 +65,14 @@ def header_line(plan, neurons: int, data, n_train: int, n_test: int, n_dram: int
     a = plan.args
     salp = ("SALP none (commodity DDR3L)" if a.salp == "none"
             else f"SALP-{a.salp.upper()} (what-if: needs subarray-level parallelism DDR3L does not have)")
-    return (f"{plan.spec.name}, {salp}, {a.scheduler}/{a.page_policy} page, reduced-VDD timing {a.vdd_timing}; "
-            f"N={neurons}, preset {a.preset}: {a.format}, guard {a.guard}, training {a.training}; "
-            f"BER(VDD): {plan.curve.source}; {spread_description(plan)}; error model {a.error_model}; "
-            f"images: {n_train} train / {len(data.x_val)} validation (choices) / "
-            f"{n_test} test (reported), {n_dram} test images simulated in DRAM; "
-            f"{a.spike_seeds} spike seed(s) x {a.seeds} fault map(s)")
+    ep = a.error_params
+    return "\n".join([
+        f"N={neurons}: {plan.spec.name}, {salp}, {a.scheduler} {a.page_policy} page, {a.vdd_timing} reduced-VDD timing",
+        f"  preset {a.preset}: {a.format} weights, read guard {a.guard}, training {a.training}",
+        f"  bit errors: {plan.curve.source}, {a.error_model} model, {a.spread} spread (bank sigma "
+        f"{ep['bank_spread']:.2f}, subarray {ep['subarray_spread']:.2f})",
+        f"  images: {n_train} train / {len(data.x_val)} validation (choices) / {n_test} test (reported) / "
+        f"{n_dram} in DRAM; {a.seeds} fault maps x {a.spike_seeds} spike seeds"])
 
 
 def _clean_runs(model, sets: dict, formats, spikes, spec, threads: int = 1) -> dict:
@@ -121,16 +123,19 @@ def run_network_sweep(plan) -> None:
             runs.append(measure_size(plan, n, backend, threads))
             _log(f"N={n}: " + timing_line(runs[-1].timing))
     for run in runs:
-        print(run.header)
-        print(render_table(run.rows, TERMINAL_COLUMNS))
-        print(closing_line(run.rows, args.target_loss))
+        print(fit(run.header))
+        if args.wide:
+            print(render_table(run.rows, TERMINAL_COLUMNS))
+        else:
+            print(render_grid(run.rows, args.target_loss, run.best))
+        print(fit(closing_line(run.rows, args.target_loss)))
         if run.terms is not None:
-            print(terms_line(run.terms))
+            print(fit(terms_line(run.terms)))
     summary = None
     if len(runs) > 1:
         summary = sizes_summary(runs)
         print(render_table(summary["sizes"], SUMMARY_COLUMNS))
-        print(summary_line(summary))
+        print(fit(summary_line(summary)))
     rows = [{"neurons": r.neurons, **row} for r in runs for row in r.rows]
     run_meta = {**common_meta(plan), "sizes": {str(r.neurons): r.meta for r in runs},
                 "summary_across_sizes": summary}
@@ -167,6 +172,7 @@ def common_meta(plan) -> dict:
             "spread_model": spread_description(plan), "error_params": a.error_params, "vdd_timing": a.vdd_timing,
             "seed": a.seed,
             "epochs": a.epochs, "arrival": a.arrival, "controller": dataclasses.asdict(plan.config),
+            "powerdown_idle": a.powerdown_idle, "self_refresh_idle": a.self_refresh_idle,
             "mapping": a.mapping, "target_loss": a.target_loss,
             "selection": "lowest energy with validation loss upper 95% bound <= target_loss; test reported"}
 
@@ -257,6 +263,7 @@ def measure_size(plan, neurons: int, backend, threads: int) -> SizeRun:
             "device_seed": int(args.seed), "placement_seed": int(args.seed), "spike_seeds": spikes,
             "fault_seeds": seeds, "tolerable_ber": tol,
             "controller": dataclasses.asdict(plan.config), "engine": args.engine, "arrival": args.arrival,
+            "powerdown_idle": args.powerdown_idle, "self_refresh_idle": args.self_refresh_idle,
             "dram_images": len(dram_idx), "shape": list(model.weights.shape), "shortcuts": bool(args.shortcuts)}
     cid = save_context(cdir, meta, arrays)
     resume = (Path(args.out) / ".resume") if args.resume else None

@@ -35,6 +35,9 @@ COLUMNS = (
     ("energy_rd_uj", "RD\n(uJ)", ".3f"),
     ("energy_bg_uj", "backgr.\n(uJ)", ".3f"),
     ("energy_ref_uj", "refresh\n(uJ)", ".3f"),
+    ("energy_pd_uj", "with power-\ndown (uJ)", ".3f"),
+    ("pd_saved_uj", "power-down\nsaves (uJ)", ".3f"),
+    ("pd_saved_pct", "power-down\nsaves (%)", ".2f"),
     ("saving_pct", "saving vs\nbaseline (%)", ".1f"),
     ("saving_ci_low", "", ".2f"),
     ("saving_ci_high", "", ".2f"),
@@ -83,6 +86,42 @@ TERMINAL_COLUMNS = (
     ("accuracy_loss", "test loss, points\n[95% CI]", _with_ci("accuracy_loss", "loss_ci_low", "loss_ci_high", ".2f")),
     ("note", "note", None),
 )
+
+def render_grid(rows: list[dict], target_loss: float, best: dict | None = None, width: int = 120) -> str:
+    """The compact terminal view: one line per VDD, one column per policy (and format), each
+    cell ``saving % | test loss [95% CI]``, marked ``x`` where the validation loss's upper bound
+    misses the target and ``*`` at the best row; cells of rows that did not run say why."""
+    def cell(r):
+        if r is None:
+            return ""
+        if "energy_uj" not in r:
+            note = r.get("note", "")
+            return ("does not operate" if note.startswith("does not operate") else
+                    "does not fit" if note.startswith("does not fit") else note[:24])
+        text = f"{r['saving_pct']:.1f} | "
+        if r.get("accuracy_loss") is not None:
+            lo, hi = r.get("loss_ci_low"), r.get("loss_ci_high")
+            text += f"{r['accuracy_loss']:.2f}" + (f" [{lo:.2f},{hi:.2f}]" if lo is not None else "")
+        mark = "*" if r is best else ("x" if r.get("meets_target") == "no" else " ")
+        return f"{mark}{text}"
+    columns = list(dict.fromkeys((r["policy"], r["format"]) for r in rows))
+    formats = {f for _, f in columns}
+    names = [p if len(formats) == 1 else f"{p} ({f})" for p, f in columns]
+    by = {(r["policy"], r["format"], r["vdd_v"]): r for r in rows}
+    vdds = sorted({r["vdd_v"] for r in rows}, reverse=True)
+    body = [[f"{v:.3f}", *[cell(by.get((p, f, v))) for p, f in columns]] for v in vdds]
+    table = tabulate(body, headers=["VDD (V)", *names], tablefmt="simple", disable_numparse=True)
+    legend = (f"cell: saving % vs linear @ nominal VDD fp32 | test accuracy loss, points [95% CI];  "
+              f"x: validation loss above {target_loss:g} point(s) at the upper 95% bound;  *: the best row")
+    return "\n".join([fit(legend, width), table])
+
+
+def fit(text: str, width: int = 120) -> str:
+    """``text`` wrapped to ``width`` columns (continuation lines indented)."""
+    import textwrap
+    return "\n".join(textwrap.fill(line, width=width, subsequent_indent="  ", break_on_hyphens=False)
+                     for line in text.split("\n"))
+
 
 #: The summary across network sizes: the best row of each.
 SUMMARY_COLUMNS = (

@@ -139,8 +139,12 @@ def dram_metrics(setup: Setup, layout, fmt_name: str, vdd: float) -> dict:
     for requests in image_requests(setup, layout, fmt_name):
         with phase("dram", len(requests)):
             per_image.append(simulate_metrics(spec_v, requests, setup.config, setup.meta["engine"],
-                                              setup.meta["mapping"]))
+                                              setup.meta["mapping"],
+                                              powerdown_idle=setup.meta.get("powerdown_idle"),
+                                              self_refresh_idle=setup.meta.get("self_refresh_idle")))
     out = {k: float(np.mean([m[k] for m in per_image])) for k in per_image[0]}
+    if "pd_saved_uj" in out:      # the share of the mean energy, not a mean of per-image shares
+        out["pd_saved_pct"] = 100.0 * out["pd_saved_uj"] / out["energy_uj"]
     energy = mean_interval([m["energy_uj"] for m in per_image])
     out.update(energy_ci_low_uj=energy.low, energy_ci_high_uj=energy.high,
                energy_per_image_uj=[float(m["energy_uj"]) for m in per_image],

@@ -3,7 +3,7 @@
 Three synthetic traces (traces.generate, seed 0): ``seq`` (consecutive 64-byte lines),
 ``random`` (uniform 64-byte lines over 1 GiB) and ``stride`` (128 KiB steps), each simulated on
 DDR3-1600K, 1 channel, 1 rank, FR-FCFS, open page, 32-entry queues (the project's reference
-setup). For every trace and engine: wall seconds, requests/s, CPU seconds of this process
+setup), with the default controller (Ramulator 2.1's rules; ``--controller`` picks another). For every trace and engine: wall seconds, requests/s, CPU seconds of this process
 (``time.process_time``: on a shared machine wall time also counts other users' work; requests/s
 on CPU time is reported too) and the simulated cycles and row-hit rate. The fast engine's
 numba compile time (first call) is measured separately, on a tiny trace, and excluded. With
@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1_000_000, help="requests per trace (default 1,000,000)")
     p.add_argument("--engines", default="simpy,fast", help="comma-separated engines (default simpy,fast)")
     p.add_argument("--traces", default=",".join(TRACES), help=f"comma-separated subset of {','.join(TRACES)}")
+    p.add_argument("--controller", default="r2.1", help="controller variant (default r2.1; or "
+                                                        "r2.0-conservative)")
     p.add_argument("--json", metavar="OUT", help="also write the rows as JSON")
     args = p.parse_args(argv)
     if args.n < 1:
@@ -93,15 +95,18 @@ def main(argv=None) -> int:
         p.error(f"--traces: unknown trace {bad[0]!r}; expected {', '.join(TRACES)}")
 
     from dramsim.address import AddressMapper
-    from dramsim.config import ControllerConfig
+    from dramsim.config import CONTROLLERS, ControllerConfig
     from dramsim.spec import load_spec
 
+    if args.controller not in CONTROLLERS:
+        p.error(f"--controller: unknown variant {args.controller!r}; expected one of {', '.join(CONTROLLERS)}")
     engines = available_engines([e.strip() for e in args.engines.split(",") if e.strip()])
     if not engines:
         print("no engine available", file=sys.stderr)
         return 2
     spec = load_spec(SPEC, channels=1, ranks=1)
-    config = ControllerConfig(scheduler="frfcfs", page_policy="open", read_queue=32, write_queue=32)
+    config = ControllerConfig(scheduler="frfcfs", page_policy="open", read_queue=32, write_queue=32,
+                              controller=args.controller)
     if "fast" in engines:
         print(f"fast engine compile/first call: {fast_compile_seconds():.2f} s (excluded below)")
 
@@ -130,7 +135,7 @@ def main(argv=None) -> int:
                          f"{goal:,}" if goal else "", f"{rec['cycles']:,}",
                          f"{rec['row_hit_rate']:.4f}" if rec["row_hit_rate"] is not None else "-",
                          same if rec["engine"] == "fast" else "", ratio if rec["engine"] == "fast" else ""])
-    print(f"{SPEC}, 1 channel, 1 rank, FR-FCFS, open page, 32-entry queues")
+    print(f"{SPEC}, 1 channel, 1 rank, FR-FCFS, open page, 32-entry queues, controller {args.controller}")
     print(tabulate(rows, headers=["trace", "engine", "requests", "wall s", "req/s", "cpu s", "req/cpu-s",
                                   "goal req/s", "cycles", "row-hit rate", "same", "fast/simpy"],
                    disable_numparse=True))

@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--page-policy", default="open", help="open | closed (default %(default)s)")
     g.add_argument("--arrival", default="saturation", choices=("saturation", "timed"),
                    help="saturation: requests back to back (default); timed: at the stream's time_ns")
+    g.add_argument("--powerdown-idle", type=positive_int, default=None, metavar="CYCLES",
+                   help="also simulate idle ranks powering down after CYCLES idle cycles and report the "
+                        "energy it saves (columns energy_pd_uj, pd_saved_uj, pd_saved_pct; meaningful "
+                        "with --arrival timed, where the DRAM idles between spikes; default: off)")
+    g.add_argument("--self-refresh-idle", type=positive_int, default=None, metavar="CYCLES",
+                   help="with --powerdown-idle: self-refresh a rank idle for CYCLES (longer; default: off)")
     g.add_argument("--engine", default="auto", choices=("auto", "fast", "simpy"),
                    help="DRAM engine: auto = numba 'fast' if importable, else 'simpy'")
     n = p.add_argument_group("network and errors")
@@ -240,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cache-dir", default=None,
                    help="network/context cache (default $SPARKXD_CACHE or ~/.cache/sparkxd)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--wide", action="store_true",
+                   help="print the full table (one line per policy and VDD, every interval) instead of "
+                        "the compact policy x VDD view")
     r.add_argument("--no-shortcuts", dest="shortcuts", action="store_false",
                    help="evaluate every image and point even where the result is already known "
                         "(identical results, slower: the baseline of python -m bench.perf_sweep)")
@@ -264,7 +273,9 @@ class Plan:
 
 def validate(args) -> Plan:
     from dramsim.address import AddressMapper
-    from dramsim.config import ControllerConfig
+    from dataclasses import replace
+
+    from dramsim.config import ConfigError, ControllerConfig, check_config
     from dramsim.errors import BerError, parse_model
     from dramsim.errors.ber_vdd import STATISTICS, curve_by_name_or_path, vendors
     from dramsim.errors.spatial import SPREAD_MODELS, error_params_for
@@ -283,6 +294,8 @@ def validate(args) -> Plan:
     try:
         AddressMapper(spec, args.mapping)
         config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp)
+        check_config(spec, replace(config, powerdown_idle=args.powerdown_idle,
+                                   self_refresh_idle=args.self_refresh_idle))
         for v in args.vdd:
             spec_at_vdd(spec, v)
         if args.vdd_timing not in TIMING_MODELS:
@@ -297,7 +310,7 @@ def validate(args) -> Plan:
         check_guard(args.guard)
         if args.dataflow not in DATAFLOWS:
             raise ValueError(f"unknown dataflow {args.dataflow!r}; known: {', '.join(DATAFLOWS)}")
-    except (ValueError, VddError) as exc:
+    except (ValueError, VddError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
     try:
         statistic = args.dimm_statistic

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from dramsim.config import PAGE_POLICIES, SALP_MODES, SCHEDULERS, ControllerConfig
+from dramsim.config import CONTROLLERS, DEFAULT_CONTROLLER, PAGE_POLICIES, SALP_MODES, SCHEDULERS, ControllerConfig
 from dramsim.simulate import ENGINES
 
 DEFAULT_SPEC = "DDR3L-1600K"
@@ -28,18 +28,25 @@ examples:
   python -m dramsim --spec DDR3L-1600K --trace run.trace --vdd 1.25 --json stats.json --csv stats.csv
   python -m dramsim --spec my_device.toml --trace run.npy --channels 2 --ranks 2 --salp masa \\
       --command-log run.commands.csv
+  python -m dramsim --trace timed.npy --powerdown-idle 64 --self-refresh-idle 20000   # low-power states
+  python -m dramsim --trace run.trace --controller r2.0-conservative --refresh-interval 3120 \\
+      --write-high-watermark 0.5 --write-low-watermark 0.1
 
 Trace formats (auto-detected, or --format): native '[cycle] addr R|W', ramulator '0xADDR R|W',
 dramsim3 '0xADDR READ|WRITE cycle', ramulator2 'LD|ST addr', npy/npz (REQUEST_DTYPE); text
 formats may be gzipped. Requests with an arrival cycle are offered no earlier than it; without
 one they are offered as fast as the controller accepts them (saturation).
 
-The controller follows docs/controller.md (Ramulator 2-like FR-FCFS, write-drain watermarks,
-read-after-write forwarding, all-bank refresh). Energy is a DRAMPower-style current model and
+The controller follows docs/controller.md: by default Ramulator 2.1's generic DDR controller
+request for request (--controller r2.1: FR-FCFS, write-drain watermarks, read-after-write
+forwarding, write coalescing, all-bank refresh); --controller r2.0-conservative keeps the rules
+of earlier sparkxd versions. --powerdown-idle / --self-refresh-idle put idle ranks into
+power-down / self-refresh (off by default). Energy is a DRAMPower-style current model and
 counts ALL devices of a rank (devices_per_rank x the per-device datasheet current).
 --json holds every statistic, nested by channel, rank, bank and subarray; --csv the same as
-scope,metric,value rows; --command-log every DRAM command as CSV, plus one DRAMPower command
-trace (cycle,CMD,bank) per rank next to it (<name>.ch<C>.rank<R>.drampower).
+scope,metric,value rows; --command-log every DRAM command as CSV with a header naming the
+device, mapping and controller settings (python -m dramsim.checker reads it), plus one DRAMPower
+command trace (cycle,CMD,bank) per rank next to it (<name>.ch<C>.rank<R>.drampower).
 exit status: 0 ok, 2 bad input (nothing written).
 """
 
@@ -80,6 +87,26 @@ def _volts(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction of the write queue in [0, 1], got {text!r}")
+    return value
+
+
+def _cycles(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of cycles >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from traces.cli import positive_int
     from traces.formats import FORMATS
@@ -95,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast: the numba engine (default); simpy: the readable reference engine; "
                         "both give identical results (tests/test_engine_diff.py)")
+    p.add_argument("--controller", choices=CONTROLLERS, default=DEFAULT_CONTROLLER,
+                   help="r2.1: Ramulator 2.1's rules (default); r2.0-conservative: the rules of earlier "
+                        "sparkxd versions (docs/controller.md, 'Controller variants')")
     p.add_argument("--scheduler", choices=SCHEDULERS, default="frfcfs", help="default frfcfs")
     p.add_argument("--page-policy", choices=PAGE_POLICIES, default="open",
                    help="open: keep rows open; closed: auto-precharge (RDA/WRA) (default open)")
@@ -110,7 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ranks", type=_power_of_two, metavar="N", help="override the spec's ranks per channel")
     p.add_argument("--read-queue", type=positive_int, default=32, metavar="N", help="default 32")
     p.add_argument("--write-queue", type=positive_int, default=32, metavar="N", help="default 32")
+    p.add_argument("--write-high-watermark", type=_fraction, default=0.8, metavar="F",
+                   help="enter write-drain mode above F x write queue (default 0.8)")
+    p.add_argument("--write-low-watermark", type=_fraction, default=0.2, metavar="F",
+                   help="leave write-drain mode below F x write queue while reads wait (default 0.2)")
     p.add_argument("--no-refresh", action="store_true", help="disable refresh")
+    p.add_argument("--refresh-interval", type=_cycles, metavar="CYCLES",
+                   help="all-bank refresh every CYCLES (default: the spec's nREFI)")
+    p.add_argument("--powerdown-idle", type=_cycles, metavar="CYCLES",
+                   help="power down a rank idle for CYCLES (active power-down if a row is open, else "
+                        "precharge power-down; default: never)")
+    p.add_argument("--self-refresh-idle", type=_cycles, metavar="CYCLES",
+                   help="self-refresh a rank idle for CYCLES with every row closed (longer than "
+                        "--powerdown-idle; default: never)")
     p.add_argument("--json", metavar="OUT", help="write every statistic as JSON")
     p.add_argument("--csv", metavar="OUT", help="write every statistic as scope,metric,value CSV")
     p.add_argument("--command-log", metavar="OUT",
@@ -136,6 +178,36 @@ def _load_spec(args):
         except VddError as exc:
             raise InputError(f"--vdd: {exc}") from None
     return spec
+
+
+_CONFIG_OPTIONS = {"write watermarks": "--write-low-watermark", "refresh_interval": "--refresh-interval",
+                   "powerdown_idle": "--powerdown-idle", "self_refresh_idle": "--self-refresh-idle",
+                   "read_queue/write_queue": "--read-queue"}
+
+
+def _config(args, spec) -> ControllerConfig:
+    """The controller settings of the options, checked against the spec (power-down data,
+    refresh interval): InputError naming the option, or the spec file and key."""
+    from dramsim.config import ConfigError, check_config
+    try:
+        config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp,
+                                  read_queue=args.read_queue, write_queue=args.write_queue,
+                                  write_high_watermark=args.write_high_watermark,
+                                  write_low_watermark=args.write_low_watermark, refresh=not args.no_refresh,
+                                  controller=args.controller, refresh_interval=args.refresh_interval,
+                                  powerdown_idle=args.powerdown_idle, self_refresh_idle=args.self_refresh_idle)
+    except ConfigError as exc:
+        field, _, rest = str(exc).partition(": ")
+        raise InputError(f"{_CONFIG_OPTIONS.get(field, '--' + field.replace('_', '-'))}: {rest}") from None
+    try:
+        check_config(spec, config)
+    except ConfigError as exc:
+        text = str(exc)
+        if text.startswith("refresh_interval: "):
+            opt = "--refresh-interval" if args.refresh_interval else "--spec"
+            raise InputError(f"{opt}: {text.partition(': ')[2]}") from None
+        raise InputError(text) from None             # "<spec file>: currents.IDD6: missing; ..."
+    return config
 
 
 def _request_line(path: str, index: int) -> int:
@@ -223,7 +295,7 @@ def table_rows(summary: dict) -> list[list]:
 
 def json_bytes(summary: dict, args, n_requests: int) -> bytes:
     doc = {"input": {"trace": args.trace, "format": args.format, "mapping": args.mapping,
-                     "requests_in_trace": n_requests}, **summary}
+                     "spec": args.spec, "requests_in_trace": n_requests}, **summary}
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
@@ -248,9 +320,7 @@ def main(argv=None) -> int:
     try:
         outs = _outputs(args)
         spec = _load_spec(args)
-        config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp,
-                                  read_queue=args.read_queue, write_queue=args.write_queue,
-                                  refresh=not args.no_refresh)
+        config = _config(args, spec)
         from dramsim.simulate import EngineUnavailable, load_engine, simulate
         try:
             load_engine(args.engine)
@@ -269,7 +339,9 @@ def main(argv=None) -> int:
         _write(outs["--csv"], csv_text(summary).encode())
     if "--command-log" in outs:
         from dramsim.checker import write_command_log_csv, write_drampower_trace
-        write_command_log_csv(outs["--command-log"], result.command_log)
+        from dramsim.cmdlog import make_header
+        header = make_header(spec, config, args.mapping, args.spec, len(decoded))
+        write_command_log_csv(outs["--command-log"], result.command_log, header)
         for (ch, rk), path in drampower_paths(outs["--command-log"], spec).items():
             write_drampower_trace(path, result.command_log, spec, channel=ch, rank=rk)
     if not args.quiet:
@@ -280,6 +352,10 @@ def main(argv=None) -> int:
         print(f"{spec.name} at {spec.vdd:g} V, {org.channels} channel(s) x {org.ranks} rank(s), "
               f"{config.scheduler}/{config.page_policy}/salp {config.salp}, mapping {args.mapping}, "
               f"{args.engine} engine: {n:,} requests in {result.wall_s:.2f} s ({rate})")
+        print(f"controller {config.controller}, queues {config.read_queue}/{config.write_queue}, write drain "
+              f"{config.write_low_watermark:g}/{config.write_high_watermark:g}, refresh "
+              f"{'every ' + str(config.nrefi(spec)) + ' cycles' if config.refresh else 'off'}, power-down "
+              f"{config.powerdown_idle or 'off'}, self-refresh {config.self_refresh_idle or 'off'}")
         print(tabulate(table_rows(summary), headers=["scope", "metric", "value"], disable_numparse=True))
         print(f"energy counts all {org.devices_per_rank} devices of each rank "
               f"(devices_per_rank x per-device current).")

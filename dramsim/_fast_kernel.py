@@ -35,12 +35,13 @@ from numba import njit
 
 # Command codes: identical to dramsim.commands (literals so numba sees constants; engine_fast
 # asserts they agree).
-ACT, PRE, PREA, RD, WR, RDA, WRA, REF = 0, 1, 2, 3, 4, 5, 6, 7
-N_COMMANDS = 8
+ACT, PRE, PREA, RD, WR, RDA, WRA, REF, PDE, PDX, SRE, SRX = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+N_COMMANDS = 12
 
 # Kinds of *following* command in the earliest-cycle tables.
-K_ACT, K_PRE, K_RD, K_WR, K_PREA, K_REF = 0, 1, 2, 3, 4, 5
-N_KINDS = 6
+K_ACT, K_PRE, K_RD, K_WR, K_PREA, K_REF, K_PDE, K_PDX, K_SRE, K_SRX = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+N_KINDS = 10
+N_UNIT_KINDS = 6         # the unit table holds kinds 0..5 (only ACT/PRE/RD/WR are constrained there)
 # Levels of the constraint table lat[level, preceding command, following kind].
 LV_UNIT, LV_BG, LV_RANK, LV_SIB = 0, 1, 2, 3
 N_LEVELS = 4
@@ -50,9 +51,14 @@ INF = 1 << 62
 SCHED_FCFS, SCHED_FRFCFS, SCHED_CAP = 0, 1, 2
 
 # prm: int64 parameters.
+# P_R21: Ramulator 2.1 variant (write coalescing, candidates that would close a held unit are
+# filtered before the pick); P_PM: power management on; P_PDI / P_SRI: power-down / self-refresh
+# idle thresholds (-1: off); P_NRFC, P_NXP, P_NXS, P_NXSDLL: latencies the wake-up and the
+# self-refresh accounting need directly.
 (P_CHANNELS, P_RANKS, P_BGS, P_BPG, P_UPB, P_SUBARRAYS, P_RQ, P_WQ, P_SCHED, P_CLOSED, P_CAP,
- P_REFRESH, P_NREFI, P_NCL, P_NBL, P_NCWL, P_LOG, P_HIST, P_MASA, P_NFAW, P_STALL) = range(21)
-N_PARAMS = 21
+ P_REFRESH, P_NREFI, P_NCL, P_NBL, P_NCWL, P_LOG, P_HIST, P_MASA, P_NFAW, P_STALL,
+ P_R21, P_PM, P_PDI, P_SRI, P_NRFC, P_NXP, P_NXS, P_NXSDLL) = range(29)
+N_PARAMS = 29
 
 # sc: int64 scalar state.
 # S_PROGRESS: cycle of the last accepted request or column command (deadlock guard, P_STALL)
@@ -60,17 +66,24 @@ S_CYCLE, S_FE, S_NEXT_REFI, S_TOTAL, S_LOGN, S_INFLIGHT, S_NFREE, S_BASE, S_EVAL
 N_SCALARS = 10
 
 # ut: one row per unit. Columns 0..5: earliest cycle per kind; then state; then per queue
-# (q = 0 read, 1 write) a block of QSTRIDE columns at UQ + q * QSTRIDE.
+# (q = 0 read, 1 write) a block of QSTRIDE columns at UQ + q * QSTRIDE; then U_SAVE..U_SAVE+3,
+# the unit's ACT/PRE/RD/WR columns kept aside while its rank sleeps (they are INF meanwhile).
 U_OPEN, U_AQ, U_RANK, U_BG, U_BANK = 6, 7, 8, 9, 10
 UQ, QSTRIDE = 11, 10
 # count, hits, head, first hit, first non-hit (each slot followed by its trace index, INF if
 # none, so that the FR-FCFS scan never has to touch the slot table), tail, position in actu
 QC, QN, QH, QHI, QFH, QFHI, QFN, QFNI, QT, QP = range(10)
-N_UF = UQ + 2 * QSTRIDE
+U_SAVE = UQ + 2 * QSTRIDE
+N_UF = U_SAVE + 4
 
-# rt: one row per rank. Columns 0..5 earliest per kind.
-R_FAW, R_FAWN, R_OPEN, R_SINCE, R_PEND, R_AQ = 6, 10, 11, 12, 13, 14
-N_RF = 15
+# rt: one row per rank. Columns 0..N_KINDS-1 earliest per kind; R_FAW..R_FAW+3 the last four
+# ACTs; power management: R_PSTATE (PS_*), R_PSINCE (cycle the state was entered), R_IDLE (cycle
+# after the last non-power command), R_SROK (a REF since the last SRX), R_NQ (requests of the
+# rank in the read and write queues); R_IDLE and R_NQ are kept only with power management.
+R_FAW, R_FAWN, R_OPEN, R_SINCE, R_PEND, R_AQ = 10, 14, 15, 16, 17, 18
+R_PSTATE, R_PSINCE, R_IDLE, R_SROK, R_NQ = 19, 20, 21, 22, 23
+N_RF = 24
+PS_STBY, PS_PDA, PS_PDP, PS_SR = 0, 1, 2, 3
 
 # ct: one row per channel.
 # write mode, qlen[2], active length, act_n[2], next cycle the channel may issue (lower bound)
@@ -88,15 +101,17 @@ MAX_RECORDED = 16   # ready candidates remembered by one scan (rbuf rows)
  F_ADDR, F_ARR, F_CLS, F_Q, F_NEXT, F_PREV) = range(16)
 N_SF = 16
 
-# Counter tables: bc[bank], sac[subarray], rkc[rank] (commands 0..7 then active cycles),
-# chc[channel], hist[channel, bin].
+# Counter tables: bc[bank], sac[subarray], rkc[rank] (commands 0..11, then active cycles, units
+# closed by PREAs, cycles in active / precharge power-down, IDD6 self-refresh cycles),
+# chc[channel] (forwarded reads, latency sum, occupancy, coalesced writes, last read / write
+# column command), hist[channel, bin].
 B_READS, B_WRITES, B_HITS, B_MISSES, B_CONFL = range(5)
 N_BF = 5
 SA_ACC, SA_ACT = 0, 1
-RK_ACTIVE = N_COMMANDS
-N_RKF = N_COMMANDS + 1
-CH_FWD, CH_LAT, CH_OCC = 0, 1, 2
-N_CHF = 3
+RK_ACTIVE, RK_PREA_UNITS, RK_PDA, RK_PDP, RK_SR = range(N_COMMANDS, N_COMMANDS + 5)
+N_RKF = N_COMMANDS + 5
+CH_FWD, CH_LAT, CH_OCC, CH_COAL, CH_LASTR, CH_LASTW = range(6)
+N_CHF = 6
 
 ST_DONE, ST_NEED_INPUT, ST_GROW, ST_LOG_FULL, ST_DEADLOCK = 0, 1, 2, 3, 4
 LOG_COLUMNS = 10
@@ -423,6 +438,10 @@ def _issue_slot(sc, prm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, bc, sac,
             _a_insert(ct, aq, slt, s, ch)
             ut[_ix(u), U_AQ] += 1
             rt[_ix(k), R_AQ] += 1
+            if prm[P_PM]:
+                rt[_ix(k), R_NQ] -= 1
+        if prm[P_PM]:
+            rt[_ix(k), R_IDLE] = c + 1
         _open_unit(ut, rt, slt, u, slt[_ix(s), F_ROW], c)
         bt[_ix(b)] = 0
         sac[_ix(slt[_ix(s), F_SAFLAT]), SA_ACT] += 1
@@ -437,6 +456,8 @@ def _issue_slot(sc, prm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, bc, sac,
             slt[_ix(s), F_CLS] = 1
             bc[_ix(b), B_CONFL] += 1
         _close_unit(ut, rt, rkc, u, c)
+        if prm[P_PM]:
+            rt[_ix(k), R_IDLE] = c + 1
         _apply_timing(prm, cons, ut, gt, rt, PRE, c, u, k, ch)
         return
     # column command: the request is done
@@ -459,14 +480,20 @@ def _issue_slot(sc, prm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, bc, sac,
         rt[_ix(k), R_AQ] -= 1
     else:
         _q_remove(ut, ct, actu, slt, s)
+        if prm[P_PM]:
+            rt[_ix(k), R_NQ] -= 1
+    if prm[P_PM]:
+        rt[_ix(k), R_IDLE] = c + 1
     bt[_ix(b)] += 1
     sac[_ix(slt[_ix(s), F_SAFLAT]), SA_ACC] += 1
     if w:
         bc[_ix(b), B_WRITES] += 1
         end = c + prm[P_NCWL] + prm[P_NBL]
+        chc[_ix(ch), CH_LASTW] = c
     else:
         bc[_ix(b), B_READS] += 1
         end = c + prm[P_NCL] + prm[P_NBL]
+        chc[_ix(ch), CH_LASTR] = c
         latency = end - slt[_ix(s), F_ARR]
         chc[_ix(ch), CH_LAT] += latency
         hb = prm[P_HIST] - 1
@@ -484,23 +511,64 @@ def _issue_slot(sc, prm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, bc, sac,
 
 
 @_kernel
-def _issue_refresh(sc, prm, cons, ut, gt, rt, rkc, logbuf, kind, k, ch, c):
-    """PREA (closes every unit of rank k) or REF (clears its refresh flag)."""
-    if kind == K_PREA:
-        if prm[P_LOG]:
-            _log(prm, sc, logbuf, c, ch, k, -1, -1, -1, -1, PREA, -1)
-        rkc[_ix(k), PREA] += 1
-        upr = prm[P_BGS] * prm[P_BPG] * prm[P_UPB]
+def _issue_rank(sc, prm, cons, ut, gt, rt, rkc, logbuf, kind, k, ch, c):
+    """A rank command of rank k: PREA (closes every unit), REF (clears the refresh flag), or
+    power management: PDE / SRE (the rank sleeps: its units' ACT/PRE/RD/WR columns are kept aside
+    and set to INF, so nothing but the exit is ever ready), PDX / SRX (restores them; the exit's
+    rank-level latencies reach ACT/RD/WR through the constraint table, PRE's is applied here)."""
+    cmd = PREA if kind == K_PREA else (REF if kind == K_REF else (PDE if kind == K_PDE else (
+        PDX if kind == K_PDX else (SRE if kind == K_SRE else SRX))))
+    if prm[P_LOG]:
+        _log(prm, sc, logbuf, c, ch, k, -1, -1, -1, -1, cmd, -1)
+    rkc[_ix(k), _ix(cmd)] += 1
+    upr = prm[P_BGS] * prm[P_BPG] * prm[P_UPB]
+    if cmd == PREA:
         for u in range(k * upr, k * upr + upr):
             if ut[_ix(u), U_OPEN] >= 0:
                 _close_unit(ut, rt, rkc, u, c)
-        _apply_timing(prm, cons, ut, gt, rt, PREA, c, -1, k, ch)
-    else:
-        if prm[P_LOG]:
-            _log(prm, sc, logbuf, c, ch, k, -1, -1, -1, -1, REF, -1)
-        rkc[_ix(k), REF] += 1
+                rkc[_ix(k), RK_PREA_UNITS] += 1
+        rt[_ix(k), R_IDLE] = c + 1
+    elif cmd == REF:
         rt[_ix(k), R_PEND] = 0
-        _apply_timing(prm, cons, ut, gt, rt, REF, c, -1, k, ch)
+        rt[_ix(k), R_SROK] = 1
+        rt[_ix(k), R_IDLE] = c + 1
+    elif cmd == PDE or cmd == SRE:
+        for u in range(k * upr, k * upr + upr):
+            for f in range(4):
+                ut[_ix(u), _ix(U_SAVE + f)] = ut[_ix(u), _ix(f)]
+                ut[_ix(u), _ix(f)] = INF
+        if cmd == SRE:
+            rt[_ix(k), R_PSTATE] = PS_SR
+        else:
+            rt[_ix(k), R_PSTATE] = PS_PDA if rt[_ix(k), R_OPEN] > 0 else PS_PDP
+        rt[_ix(k), R_PSINCE] = c
+    else:                                   # PDX, SRX
+        t_pre = c + (prm[P_NXP] if cmd == PDX else prm[P_NXS])
+        for u in range(k * upr, k * upr + upr):
+            for f in range(4):
+                ut[_ix(u), _ix(f)] = ut[_ix(u), _ix(U_SAVE + f)]
+            if ut[_ix(u), K_PRE] < t_pre:
+                ut[_ix(u), K_PRE] = t_pre
+        _leave_power_state(prm, rt, rkc, k, c)
+        rt[_ix(k), R_PSTATE] = PS_STBY
+        if cmd == SRX:
+            rt[_ix(k), R_SROK] = 0
+    _apply_timing(prm, cons, ut, gt, rt, cmd, c, -1, k, ch)
+
+
+@_inline_kernel
+def _leave_power_state(prm, rt, rkc, k, end):
+    """Count the cycles rank k spent in its power-down or self-refresh state, up to ``end``
+    (self-refresh: IDD6 from the stay's (nRFC+1)-th cycle on, DRAMPower 5)."""
+    ps = rt[_ix(k), R_PSTATE]
+    d = end - rt[_ix(k), R_PSINCE]
+    if ps == PS_PDA:
+        rkc[_ix(k), RK_PDA] += d if d > 0 else 0
+    elif ps == PS_PDP:
+        rkc[_ix(k), RK_PDP] += d if d > 0 else 0
+    elif ps == PS_SR:
+        d -= prm[P_NRFC]
+        rkc[_ix(k), RK_SR] += d if d > 0 else 0
 
 
 # ------------------------------------------------------------------------------------------
@@ -546,13 +614,17 @@ def _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf, ch, q, c):
     """best(R) (q=0) or best(W) (q=1).
 
     Returns (slot, kind, ready, tmin, n_ready, ta, tp, tc, ra, rp, rc): slot -1 if the queue is
-    empty; tmin the earliest cycle > c at which a candidate gets ready; n_ready the candidates
-    ready at c (capped or not; the first MAX_RECORDED are written to rbuf as (unit, kind));
-    ta/tp/tc the earliest such cycle > c per kind of command (ACT, PRE, column) and ra/rp/rc the
-    earliest ready cycle (<= c) per kind among the ready ones (INF if none).
+    empty (or, r2.1, holds no candidate); tmin the earliest cycle > c at which a candidate gets
+    ready; n_ready the candidates ready at c (capped or not; the first MAX_RECORDED are written
+    to rbuf as (unit, kind)); ta/tp/tc the earliest such cycle > c per kind of command (ACT, PRE,
+    column) and ra/rp/rc the earliest ready cycle (<= c) per kind among the ready ones (INF if
+    none).
 
     Requests of one unit whose next command is the same share its readiness, so only the
-    first hit and the first non-hit of each unit holding requests are candidates.
+    first hit and the first non-hit of each unit holding requests are candidates. r2.1
+    (Ramulator 2.1's would_close_active filter): a unit held by a request of the active list
+    has no PRE candidate, nor, closed page, a column (RDA/WRA) candidate; the "first request"
+    of FCFS and of the fallback is the first such candidate.
     """
     if ct[_ix(ch), _ix(C_QL + q)] == 0:
         return -1, 0, False, INF, 0, INF, INF, INF, INF, INF, INF
@@ -573,14 +645,29 @@ def _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf, ch, q, c):
     colkind = K_WR if q == 1 else K_RD
     capmode = sched == SCHED_CAP
     cap = prm[P_CAP]
+    r21 = prm[P_R21] != 0
+    closed = prm[P_CLOSED] != 0
+    # FR-FCFS needs no "first request": if no candidate is ready, neither is the oldest request
+    # (it is one of its unit's candidates), and its readiness is already in ta/tp/tc
+    need_first = sched != SCHED_FRFCFS
     for j in range(ct[_ix(ch), _ix(C_AN + q)]):
         u = actu[_ix(ch), _ix(q), _ix(j)]
-        hi = ut[_ix(u), _ix(qb + QHI)]
-        if hi < fidx:
-            fidx = hi
-            first = ut[_ix(u), _ix(qb + QH)]
-        if sched == SCHED_FCFS:
-            continue
+        held = False
+        if r21:
+            held = ut[_ix(u), U_AQ] > 0              # (a unit held by A is open at its row)
+        if need_first:
+            if not held:
+                hi = ut[_ix(u), _ix(qb + QHI)]
+                if hi < fidx:
+                    fidx = hi
+                    first = ut[_ix(u), _ix(qb + QH)]
+            elif not closed:
+                hi = ut[_ix(u), _ix(qb + QFHI)]      # (INF if no hit)
+                if hi < fidx:
+                    fidx = hi
+                    first = ut[_ix(u), _ix(qb + QFH)]
+            if sched == SCHED_FCFS:
+                continue
         if ut[_ix(u), U_OPEN] < 0:
             t = _ready_at(ut, gt, u, K_ACT)
             if t <= c:
@@ -590,12 +677,15 @@ def _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf, ch, q, c):
                 n_ready += 1
                 if t < ra:
                     ra = t
+                hi = ut[_ix(u), _ix(qb + QHI)]
                 if hi < bidx:
                     bidx = hi
                     best = ut[_ix(u), _ix(qb + QH)]
                     bkind = K_ACT
             elif t < ta:
                 ta = t
+            continue
+        if held and closed:
             continue
         if ut[_ix(u), _ix(qb + QN)] > 0:
             t = _ready_at(ut, gt, u, colkind)
@@ -614,7 +704,7 @@ def _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf, ch, q, c):
                         bkind = colkind
             elif t < tc:
                 tc = t
-        if ut[_ix(u), _ix(qb + QN)] < ut[_ix(u), _ix(qb + QC)]:
+        if not held and ut[_ix(u), _ix(qb + QN)] < ut[_ix(u), _ix(qb + QC)]:
             t = _ready_at(ut, gt, u, K_PRE)
             if t <= c:
                 if n_ready < MAX_RECORDED:
@@ -637,6 +727,8 @@ def _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf, ch, q, c):
         tmin = tc
     if best >= 0:
         return best, bkind, True, tmin, n_ready, ta, tp, tc, ra, rp, rc
+    if first < 0:                      # FR-FCFS, or (r2.1) no candidate at all
+        return -1, 0, False, tmin, n_ready, ta, tp, tc, ra, rp, rc
     # none ready (FCFS: not looked at): the first request of the queue (a candidate too)
     kind = _slot_kind(ut, slt, first)
     t = _ready_at(ut, gt, slt[_ix(first), F_UNIT], kind)
@@ -648,18 +740,21 @@ def _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf, ch, q, c):
 
 
 @_inline_kernel
-def _unit_next(ut, gt, u, q):
+def _unit_next(prm, ut, gt, u, q):
     """Earliest cycle a candidate of unit u in queue q (its first hit / first non-hit) is
-    ready; INF if the unit holds no request of q."""
+    ready; INF if the unit holds no request of q (or, r2.1, no candidate: see _best_queue)."""
     qb = UQ + q * QSTRIDE
     if ut[_ix(u), _ix(qb + QC)] == 0:
         return INF
     if ut[_ix(u), U_OPEN] < 0:
         return _ready_at(ut, gt, u, K_ACT)
+    held = prm[P_R21] != 0 and ut[_ix(u), U_AQ] > 0
+    if held and prm[P_CLOSED]:
+        return INF
     t = INF
     if ut[_ix(u), _ix(qb + QN)] > 0:
         t = _ready_at(ut, gt, u, K_WR if q == 1 else K_RD)
-    if ut[_ix(u), _ix(qb + QN)] < ut[_ix(u), _ix(qb + QC)]:
+    if not held and ut[_ix(u), _ix(qb + QN)] < ut[_ix(u), _ix(qb + QC)]:
         x = _ready_at(ut, gt, u, K_PRE)
         if x < t:
             t = x
@@ -698,11 +793,14 @@ def _channel_select(prm, fprm, ut, gt, rt, bt, ct, actu, aq, slt, rbuf, ch, c):
             # A request of A always finds its unit open at its row (Clarifications, item 4),
             # so this is its column command: step 4 never drops it.
             return 1, s, kind, t_a, False, 0, INF, INF, INF, INF, INF, INF
-    # 2. refresh
+    # 2. refresh (a rank in power-down exits first)
     nr = prm[P_RANKS]
     for k in range(ch * nr, ch * nr + nr):
         if rt[_ix(k), R_PEND]:
-            kind = K_PREA if rt[_ix(k), R_OPEN] > 0 else K_REF
+            if rt[_ix(k), R_PSTATE] != PS_STBY:
+                kind = K_PDX
+            else:
+                kind = K_PREA if rt[_ix(k), R_OPEN] > 0 else K_REF
             t = rt[_ix(k), _ix(kind)]
             if t > c:
                 if t < t_a:
@@ -711,18 +809,78 @@ def _channel_select(prm, fprm, ut, gt, rt, bt, ct, actu, aq, slt, rbuf, ch, c):
             if kind == K_PREA and rt[_ix(k), R_AQ] > 0:      # 4. the rank holds requests of A
                 return 0, -1, 0, t_a, False, 0, INF, INF, INF, INF, INF, INF
             return 2, k, kind, t_a, False, 0, INF, INF, INF, INF, INF, INF
-    # 3. write mode, then the read or write queue
+    pm = prm[P_PM] != 0
+    # 3. wake a sleeping rank that requests wait for
+    if pm:
+        for k in range(ch * nr, ch * nr + nr):
+            ps = rt[_ix(k), R_PSTATE]
+            if ps != PS_STBY and rt[_ix(k), R_NQ] > 0:
+                kind = K_SRX if ps == PS_SR else K_PDX
+                t = rt[_ix(k), _ix(kind)]
+                if t <= c:
+                    return 2, k, kind, t_a, False, 0, INF, INF, INF, INF, INF, INF
+                if t < t_a:
+                    t_a = t
+    # 4. write mode, then the read or write queue
     ct[_ix(ch), C_WM] = _mode_update(fprm, ct, ch)
     s, kind, ready, t, n_ready, ta, tp, tc, ra, rp, rc = _best_queue(prm, ut, gt, rt, bt, ct, actu, slt, rbuf,
                                                                      ch, ct[_ix(ch), C_WM], c)
     if t < t_a:
         t_a = t
     if s < 0 or not ready:
+        if pm:                         # 6. power management when nothing else issues
+            k, kind, t = _power_select(prm, rt, ch, c)
+            if k >= 0:
+                return 2, k, kind, t_a, True, n_ready, ta, tp, tc, ra, rp, rc
+            if t < t_a:
+                t_a = t
         return 0, -1, 0, t_a, True, n_ready, ta, tp, tc, ra, rp, rc
-    # 4. a PRE, or (closed page) an RDA/WRA, would close the unit of a request of A
+    # 5. (r2.0-conservative) a PRE, or (closed page) an RDA/WRA, would close the unit of a
+    # request of A: nothing issues. (r2.1 never gets here: _best_queue filtered them out.)
     if (kind == K_PRE or prm[P_CLOSED]) and ut[_ix(slt[_ix(s), F_UNIT]), U_AQ] > 0:
         return 0, -1, 0, t_a, True, n_ready, ta, tp, tc, ra, rp, rc
     return 1, s, kind, t_a, True, n_ready, ta, tp, tc, ra, rp, rc
+
+
+@_inline_kernel
+def _power_select(prm, rt, ch, c):
+    """Step 6 of channel ch at cycle c (nothing else issues, no refresh pending): (rank, kind,
+    INF) of the first rank whose power-management command is due and ready, else (-1, 0, the
+    earliest later cycle at which one may be). K_PDE and K_SRE always hold the same cycle (every
+    rule constrains both), and the power-down threshold is the shorter one, so before
+    self-refresh is due the power-down (if enabled) is the earlier of the two."""
+    pdi = prm[P_PDI]
+    sri = prm[P_SRI]
+    tn = INF
+    nr = prm[P_RANKS]
+    for k in range(ch * nr, ch * nr + nr):
+        if rt[_ix(k), R_NQ] > 0 or rt[_ix(k), R_AQ] > 0:
+            continue
+        ps = rt[_ix(k), R_PSTATE]
+        idle = rt[_ix(k), R_IDLE]
+        sr_ok = sri >= 0 and rt[_ix(k), R_SROK] != 0
+        kind = -1
+        due = 0
+        if ps == PS_STBY:
+            if sr_ok and rt[_ix(k), R_OPEN] == 0 and (pdi < 0 or c >= idle + sri):
+                kind = K_SRE
+                due = idle + sri
+            elif pdi >= 0:
+                kind = K_PDE
+                due = idle + pdi
+        elif ps == PS_PDP and sr_ok:          # deeper: exit, then SRE
+            kind = K_PDX
+            due = idle + sri
+        if kind < 0:
+            continue
+        t = rt[_ix(k), _ix(kind)]
+        if t < due:
+            t = due
+        if t <= c:
+            return k, kind, INF
+        if t < tn:
+            tn = t
+    return -1, 0, tn
 
 
 @_inline_kernel
@@ -737,7 +895,7 @@ def _active_bound(ut, gt, ct, aq, ch):
 
 
 @_inline_kernel
-def _fold_unit(ut, gt, rt, ct, ch, u, q):
+def _fold_unit(prm, ut, gt, rt, ct, ch, u, q):
     """Lower the C_LQ bounds of channel ch by unit u's candidates in queue q."""
     qb = UQ + q * QSTRIDE
     if ut[_ix(u), _ix(qb + QC)] == 0:
@@ -747,11 +905,14 @@ def _fold_unit(ut, gt, rt, ct, ch, u, q):
         if x < ct[_ix(ch), C_LQ]:
             ct[_ix(ch), C_LQ] = x
         return
+    held = prm[P_R21] != 0 and ut[_ix(u), U_AQ] > 0
+    if held and prm[P_CLOSED]:
+        return
     if ut[_ix(u), _ix(qb + QN)] > 0:
         x = _ready_at(ut, gt, u, K_WR if q == 1 else K_RD)
         if x < ct[_ix(ch), C_LQ + 2]:
             ct[_ix(ch), C_LQ + 2] = x
-    if ut[_ix(u), _ix(qb + QN)] < ut[_ix(u), _ix(qb + QC)]:
+    if not held and ut[_ix(u), _ix(qb + QN)] < ut[_ix(u), _ix(qb + QC)]:
         x = _ready_at(ut, gt, u, K_PRE)
         if x < ct[_ix(ch), C_LQ + 1]:
             ct[_ix(ch), C_LQ + 1] = x
@@ -795,7 +956,7 @@ def _bound_after_issue(prm, fprm, ut, gt, rt, ct, aq, slt, rbuf, ch, u, scanned,
         ct[_ix(ch), C_LQ + 2] = tc
     elif ct[_ix(ch), C_LQ] < 0:
         return c + 1
-    _fold_unit(ut, gt, rt, ct, ch, u, q)
+    _fold_unit(prm, ut, gt, rt, ct, ch, u, q)
     # floors: the rank-level earliest cycle of each kind (min over the channel's ranks)
     nr = prm[P_RANKS]
     colkind = K_WR if q == 1 else K_RD
@@ -839,14 +1000,15 @@ def _forward_match(ut, slt, u, addr):
 @_inline_kernel
 def _front_end(sc, prm, fprm, ut, gt, rt, ct, actu, slt, free, chc, r_addr, r_write, r_arrive, r_ch, r_unit,
                r_sa, r_row, r_col, j, c):
-    """Offer request j of the chunk at cycle c; True if accepted (enqueued or forwarded)."""
+    """Offer request j of the chunk at cycle c; True if accepted (enqueued, forwarded or, r2.1,
+    coalesced into a queued write to the same address)."""
     if r_arrive[_ix(j)] > c:
         return False
     ch = np.int64(r_ch[_ix(j)])
     u = r_unit[_ix(j)]
     w = r_write[_ix(j)]
-    if not w and ut[_ix(u), UQ + QSTRIDE + QC] > 0 and _forward_match(ut, slt, u, r_addr[_ix(j)]):
-        chc[_ix(ch), CH_FWD] += 1
+    if (not w or prm[P_R21]) and ut[_ix(u), UQ + QSTRIDE + QC] > 0 and _forward_match(ut, slt, u, r_addr[_ix(j)]):
+        chc[_ix(ch), CH_COAL if w else CH_FWD] += 1
         return True
     q = 1 if w else 0
     if ct[_ix(ch), _ix(C_QL + q)] >= (prm[P_WQ] if w else prm[P_RQ]):
@@ -874,12 +1036,16 @@ def _front_end(sc, prm, fprm, ut, gt, rt, ct, actu, slt, free, chc, r_addr, r_wr
     # The channel skips its scan while c < C_NEXT: keep that bound valid for the new request
     # (its candidate class, and a write-mode switch its arrival may cause).
     if ct[_ix(ch), C_LQ] >= 0:
-        _fold_unit(ut, gt, rt, ct, ch, u, q)
-    if ct[_ix(ch), C_NEXT] > c and not _refresh_pending(prm, rt, ch):
+        _fold_unit(prm, ut, gt, rt, ct, ch, u, q)
+    if prm[P_PM]:                      # (its rank may have to wake, or not power down): look now
+        rt[_ix(ut[_ix(u), U_RANK]), R_NQ] += 1
+        if ct[_ix(ch), C_NEXT] > c:
+            ct[_ix(ch), C_NEXT] = c
+    elif ct[_ix(ch), C_NEXT] > c and not _refresh_pending(prm, rt, ch):
         if _mode_update(fprm, ct, ch) != ct[_ix(ch), C_WM]:
             ct[_ix(ch), C_NEXT] = c
         else:
-            t = _unit_next(ut, gt, u, q)
+            t = _unit_next(prm, ut, gt, u, q)
             if t < ct[_ix(ch), C_NEXT]:
                 ct[_ix(ch), C_NEXT] = t if t > c else c
     return True
@@ -894,7 +1060,7 @@ def _front_end_next(prm, ut, ct, slt, r_addr, r_write, r_arrive, r_ch, r_unit, j
     w = r_write[_ix(j)]
     if ct[_ix(np.int64(r_ch[_ix(j)])), _ix(C_QL + (1 if w else 0))] < (prm[P_WQ] if w else prm[P_RQ]):
         return t
-    if not w:
+    if not w or prm[P_R21]:            # forwarded / coalesced without needing room
         u = r_unit[_ix(j)]
         if ut[_ix(u), UQ + QSTRIDE + QC] > 0 and _forward_match(ut, slt, u, r_addr[_ix(j)]):
             return t
@@ -994,7 +1160,8 @@ def run_kernel(sc, prm, fprm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, rbu
         # 1. refresh timer (c never jumps past S_NEXT_REFI)
         if refresh and c == sc[S_NEXT_REFI]:
             for k in range(rt.shape[0]):
-                rt[_ix(k), R_PEND] = 1
+                if rt[_ix(k), R_PSTATE] != PS_SR:          # (self-refresh refreshes itself)
+                    rt[_ix(k), R_PEND] = 1
             for ch in range(nch):
                 ct[_ix(ch), C_NEXT] = c
             sc[S_NEXT_REFI] = c + nrefi
@@ -1016,14 +1183,14 @@ def run_kernel(sc, prm, fprm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, rbu
                     u = slt[_ix(who), F_UNIT]
                     _issue_slot(sc, prm, cons, ut, gt, rt, bt, ct, actu, aq, slt, free, bc, sac, rkc, chc,
                                 hist, logbuf, who, kind, c)
-                    if prm[P_SCHED] != SCHED_FCFS and not _refresh_pending(prm, rt, ch):
+                    if prm[P_SCHED] != SCHED_FCFS and not prm[P_PM] and not _refresh_pending(prm, rt, ch):
                         t = _bound_after_issue(prm, fprm, ut, gt, rt, ct, aq, slt, rbuf, ch, u, scanned,
                                                n_ready, ta, tp, tc, ra, rp, rc, c)
                     else:
                         ct[_ix(ch), C_LQ] = -1
                         t = c + 1
                 elif what == 2:
-                    _issue_refresh(sc, prm, cons, ut, gt, rt, rkc, logbuf, kind, who, ch, c)
+                    _issue_rank(sc, prm, cons, ut, gt, rt, rkc, logbuf, kind, who, ch, c)
                     ct[_ix(ch), C_LQ] = -1
                     t = c + 1
                 elif scanned:

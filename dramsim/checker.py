@@ -3,54 +3,65 @@
 ``check_log(log, spec, config, requests=None, counters=None)`` replays a command log
 (``COMMAND_LOG_DTYPE`` records, in issue order) and returns every ``Violation`` it finds:
 
-* command bus: at most one command per channel per cycle;
+* command bus: at most one command per channel per cycle; records in cycle order;
 * unit state (the unit is the bank, or the subarray with salp ``masa``): no ACT to an open
   unit, no column command to a closed unit or to another row, no PRE to a closed unit, PREA
   only with some unit of the rank open, REF only with every unit of the rank closed; column
   commands are RD/WR with the open-page policy and RDA/WRA with the closed-page policy; log
   fields consistent (subarray = row's top bits, coordinates in range);
-* timing: every same-unit, same-rank (tFAW included), same-bank-group, other-rank and refresh
-  constraint of docs/controller.md with its "Clarifications" (RD/WR in rank and channel rules
-  include RDA/WRA; RD->PRE, WR->PRE, RD->PREA, WR->PREA mean plain RD/WR; ACT->REF nRC);
-* data bus: bursts of one channel never overlap (read data ends at cycle + nCL + nBL, write
-  data at cycle + nCWL + nBL);
-* refresh: REF/PREA only while the rank's refresh flag is pending (raised at every multiple of
-  nREFI, cleared by REF) and never with refresh disabled; a PRE or PREA never closes the unit of
-  a request that has issued its ACT but not its column command;
+* timing: every same-unit, same-rank (tFAW included), same-bank-group, other-rank, channel,
+  refresh and power-management constraint of docs/controller.md for the config's controller
+  variant (``timing_rules``);
+* data bus: bursts of one channel never overlap (read data at cycle + nCL, write data at cycle
+  + nCWL, nBL cycles each; other ranks nRTRS apart; with r2.1 the gaps Ramulator 2.1's table
+  implies, see docs/controller.md);
+* refresh: REF/PREA only while the rank's refresh flag is pending (raised at every refresh tick,
+  r2.1: cycles k*nREFI - 1, r2.0-conservative: k*nREFI, except for ranks in self-refresh;
+  cleared by REF) and never with refresh disabled; a PRE or PREA never closes the unit of a
+  request that has issued its ACT but not its column command;
+* power management: PDE/SRE only in standby and only after the rank was idle (no command but
+  power-management ones) for the configured time, SRE only with every unit closed, not while
+  refresh is pending and not twice without a REF in between; PDX only in power-down, SRX only in
+  self-refresh; no other command to a sleeping rank; none at all with power management off;
 * with ``requests`` (DecodedRequests): every command issued for request i targets i's
   coordinates (ACT at its row, PRE to its unit while open at another row), no command before
   cycle max(i, arrive_i) (one request accepted per cycle) or after its column command, each
-  request served exactly once by a column command of the right type (a read with no command must
-  have an earlier write to the same address whose column command is not earlier than the read's
-  earliest acceptance, i.e. it may have been forwarded); refresh commands carry request -1;
+  request served exactly once by a column command of the right type (a read -- with r2.1 also a
+  write -- with no command must have an earlier write to the same address whose column command
+  is not earlier than its earliest acceptance: it may have been forwarded / coalesced);
+  refresh and power commands carry request -1;
 * with ``counters`` (RawCounters) too: every counter derivable from the log equals the log's
   value (commands, reads/writes per bank, row hit/miss/conflict classification, subarray
-  accesses/ACTs, active cycles, total_cycles, read-latency count).
+  accesses/ACTs, active cycles, units closed by PREAs, power-state cycles, total_cycles, last
+  column commands, read-latency count).
 
-``write_command_log_csv``/``read_command_log_csv`` store logs as CSV (command names);
+The replay is a numba kernel (dramsim/_check_kernel.py) over blocks of rows, so the CLI checks a
+log file of any length in bounded memory. Files: dramsim/cmdlog.py (header and CSV);
 ``write_drampower_trace`` writes one rank's commands as DRAMPower command-trace lines
-``cycle,CMD,bank``. CLI: ``python -m dramsim.checker LOG.csv --spec NAME [--trace FILE]``.
+``cycle,CMD,bank``. CLI: ``python -m dramsim.checker LOG.csv [--trace FILE]`` (the header
+supplies the rest).
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
-from collections import defaultdict, deque
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from dramsim.commands import (ACT, COLUMN_COMMANDS, COMMAND_LOG_DTYPE, COMMAND_NAMES, PRE, PREA, RD, RDA,
-                              READ_COMMANDS, REF, WR, WRA, WRITE_COMMANDS, command_code)
+from dramsim import _check_kernel as KC
+from dramsim.cmdlog import (LOG_FIELDS, CommandLogError, config_from_header, iter_command_log,  # noqa: F401
+                            read_command_log_csv, read_header, records, write_command_log_csv)
+from dramsim.commands import (ACT, COLUMN_COMMANDS, COMMAND_LOG_DTYPE, COMMAND_NAMES, N_COMMANDS, PDE, PDX, PRE,
+                              PREA, RD, RDA, READ_COMMANDS, REF, SRE, SRX, WR, WRA, WRITE_COMMANDS)
 from dramsim.config import ControllerConfig
 from dramsim.counters import RawCounters
 from dramsim.requests import DecodedRequests
 from dramsim.spec import DramSpec
 
-LOG_FIELDS = COMMAND_LOG_DTYPE.names
-_RDS, _WRS = frozenset(READ_COMMANDS), frozenset(WRITE_COMMANDS)
-_COLS = frozenset(COLUMN_COMMANDS)
+assert (ACT, PRE, PREA, RD, WR, RDA, WRA, REF, PDE, PDX, SRE, SRX, N_COMMANDS) == (
+    KC.ACT, KC.PRE, KC.PREA, KC.RD, KC.WR, KC.RDA, KC.WRA, KC.REF, KC.PDE, KC.PDX, KC.SRE, KC.SRX, KC.N_CMD)
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,6 @@ class Violation:
         return f"cycle {self.cycle}: {self.constraint}: {self.detail}"
 
 
-class CommandLogError(ValueError):
-    """A command-log CSV is malformed (message: ``file:line: field: problem``)."""
-
-
 # ------------------------------------------------------------------------------------------
 # Timing rules
 # ------------------------------------------------------------------------------------------
@@ -76,12 +83,18 @@ class _Rule:
     name: str          # e.g. "ACT->RD nRCD"
     prev: frozenset
     nxt: frozenset
-    scope: str         # "unit", "rank", "bankgroup", "other_rank"
+    scope: str         # "unit", "rank", "bankgroup", "other_rank", "channel"
     delay: int
 
 
-def timing_rules(spec: DramSpec) -> list[_Rule]:
-    """The constraints of docs/controller.md as (previous, next, scope, delay) rules."""
+_SCOPES = {"unit": KC.SC_UNIT, "rank": KC.SC_RANK, "bankgroup": KC.SC_GROUP, "other_rank": KC.SC_OTHER,
+           "channel": KC.SC_CHANNEL}
+
+
+def timing_rules(spec: DramSpec, config: ControllerConfig | None = None) -> list[_Rule]:
+    """The constraints of docs/controller.md as (previous, next, scope, delay) rules, for
+    ``config``'s controller variant and power management."""
+    config = config or ControllerConfig()
     t = spec.timing
     f = frozenset
     rd, wr, col = f(READ_COMMANDS), f(WRITE_COMMANDS), f(COLUMN_COMMANDS)
@@ -117,15 +130,57 @@ def timing_rules(spec: DramSpec) -> list[_Rule]:
         _Rule("RD->RD nCCD_L", rd, rd, "bankgroup", t.nCCD_L),
         _Rule("WR->WR nCCD_L", wr, wr, "bankgroup", t.nCCD_L),
         _Rule("WR->RD nCWL+nBL+nWTR_L", wr, rd, "bankgroup", t.nCWL + t.nBL + t.nWTR_L),
-        # other rank, same channel
-        _Rule("RD->RD(other rank) nBL+nRTRS", rd, rd, "other_rank", t.nBL + t.nRTRS),
-        _Rule("WR->WR(other rank) nBL+nRTRS", wr, wr, "other_rank", t.nBL + t.nRTRS),
-        _Rule("RD->WR(other rank) nCL+nBL+nRTRS-nCWL", rd, wr, "other_rank",
-              t.nCL + t.nBL + t.nRTRS - t.nCWL),
-        _Rule("WR->RD(other rank) nCWL+nBL+nRTRS-nCL", wr, rd, "other_rank",
-              t.nCWL + t.nBL + t.nRTRS - t.nCL),
     ]
+    if config.r21:
+        # Ramulator 2.1's DDR3/DDR4 tables (python/ramulator/dram/ddr3.py, ddr4.py; nCS = nRTRS)
+        rules += [
+            _Rule("RD->RD(channel) nBL", rd, rd, "channel", t.nBL),
+            _Rule("WR->WR(channel) nBL", wr, wr, "channel", t.nBL),
+            _Rule("RD->column(other rank) nBL+nRTRS", rd, col, "other_rank", t.nBL + t.nRTRS),
+            _Rule("WR->RD(other rank) nCWL+nBL+nRTRS-nCL", wr, rd, "other_rank",
+                  t.nCWL + t.nBL + t.nRTRS - t.nCL),
+        ]
+    else:
+        rules += [
+            _Rule("RD->RD(other rank) nBL+nRTRS", rd, rd, "other_rank", t.nBL + t.nRTRS),
+            _Rule("WR->WR(other rank) nBL+nRTRS", wr, wr, "other_rank", t.nBL + t.nRTRS),
+            _Rule("RD->WR(other rank) nCL+nBL+nRTRS-nCWL", rd, wr, "other_rank",
+                  t.nCL + t.nBL + t.nRTRS - t.nCWL),
+            _Rule("WR->RD(other rank) nCWL+nBL+nRTRS-nCL", wr, rd, "other_rank",
+                  t.nCWL + t.nBL + t.nRTRS - t.nCL),
+        ]
+    if config.power_management:
+        low = f({PDE, SRE})
+        rules += [
+            _Rule("ACT->PDE/SRE nRC", f({ACT}), low, "rank", t.nRC),
+            _Rule("PRE/PREA->PDE/SRE nRP", f({PRE, PREA}), low, "rank", t.nRP),
+            _Rule("RD->PDE/SRE nCL+nBL+1", f({RD}), low, "rank", t.nCL + t.nBL + 1),
+            _Rule("RDA->PDE/SRE max(nCL+nBL+1,nRTP+nRP)", f({RDA}), low, "rank",
+                  max(t.nCL + t.nBL + 1, t.nRTP + t.nRP)),
+            _Rule("WR->PDE/SRE nCWL+nBL+nWR", f({WR}), low, "rank", wr_rec),
+            _Rule("WRA->PDE/SRE nCWL+nBL+nWR+nRP", f({WRA}), low, "rank", wr_rec + t.nRP),
+            _Rule("REF->PDE/SRE nRFC", f({REF}), low, "rank", t.nRFC),
+            _Rule("PDE->PDX nCKE", f({PDE}), f({PDX}), "rank", t.nCKE),
+            _Rule("PDX->any nXP", f({PDX}), f({ACT, PRE, PREA, REF, PDE, SRE}) | col, "rank", t.nXP),
+        ]
+        if config.self_refresh_idle is not None:
+            rules += [
+                _Rule("SRE->SRX nCKESR", f({SRE}), f({SRX}), "rank", t.nCKESR),
+                _Rule("SRX->ACT/PRE/PREA/REF/PDE/SRE nXS", f({SRX}), f({ACT, PRE, PREA, REF}) | low, "rank",
+                      t.nXS),
+                _Rule("SRX->column nXSDLL", f({SRX}), col, "rank", t.nXSDLL),
+            ]
     return rules
+
+
+def _rule_table(rules: list[_Rule]):
+    """(int64 [r, 4] rows (previous, scope, latency, next) sorted by next, start offsets [13],
+    the rule of each row)."""
+    rows = sorted(((n, p, _SCOPES[r.scope], r.delay, r) for r in rules for p in r.prev for n in r.nxt),
+                  key=lambda x: x[0])
+    table = np.array([(p, s, d, n) for n, p, s, d, _ in rows], dtype=np.int64).reshape(-1, 4)
+    starts = np.searchsorted(table[:, 3], np.arange(N_COMMANDS + 1)).astype(np.int64)
+    return table, starts, [x[4] for x in rows]
 
 
 # ------------------------------------------------------------------------------------------
@@ -136,293 +191,280 @@ def _name(code: int) -> str:
     return COMMAND_NAMES[code] if 0 <= code < len(COMMAND_NAMES) else f"#{code}"
 
 
-class _Checker:
-    def __init__(self, spec: DramSpec, config: ControllerConfig, requests: DecodedRequests | None):
-        self.spec, self.config, self.req = spec, config, requests
+_PS_NAMES = ("standby", "active power-down", "precharge power-down", "self-refresh")
+_VIOLATION_BUFFER = 1 << 12
+
+
+class _Replay:
+    """One replay of a log, fed row blocks (int64 [n, 10]) in order; ``limit`` caps the
+    violations kept (the others are counted by constraint)."""
+
+    def __init__(self, spec: DramSpec, config: ControllerConfig, requests: DecodedRequests | None,
+                 limit: int | None = None):
+        self.spec, self.config, self.req, self.limit = spec, config, requests, limit
+        o, t = spec.org, spec.timing
         self.masa = config.salp == "masa"
-        self.closed_page = config.page_policy == "closed"
+        self.rules, self.starts, self.rule_of = _rule_table(timing_rules(spec, config))
+        p = np.zeros(KC.N_PRM, dtype=np.int64)
+        p[KC.Q_CH], p[KC.Q_RK], p[KC.Q_BG], p[KC.Q_BPG], p[KC.Q_SA] = (o.channels, o.ranks, o.bankgroups,
+                                                                       o.banks_per_group, o.subarrays)
+        p[KC.Q_ROWS], p[KC.Q_COLS], p[KC.Q_RPS] = o.rows, o.columns_per_row_bursts, o.rows_per_subarray
+        p[KC.Q_MASA], p[KC.Q_CLOSED] = int(self.masa), int(config.page_policy == "closed")
+        p[KC.Q_REFRESH], p[KC.Q_NREFI] = int(config.refresh), config.nrefi(spec)
+        p[KC.Q_TICK0] = config.first_refresh_cycle(spec)
+        p[KC.Q_NCL], p[KC.Q_NCWL], p[KC.Q_NBL], p[KC.Q_NFAW], p[KC.Q_NRFC] = t.nCL, t.nCWL, t.nBL, t.nFAW, t.nRFC
+        p[KC.Q_PM] = int(config.power_management)
+        p[KC.Q_PDI] = -1 if config.powerdown_idle is None else config.powerdown_idle
+        p[KC.Q_SRI] = -1 if config.self_refresh_idle is None else config.self_refresh_idle
+        p[KC.Q_R21] = int(config.r21)
+        # data bus: the gap a burst must leave after a burst of another rank (read/write pairs)
+        p[KC.Q_GAP_RR] = t.nRTRS
+        p[KC.Q_GAP_WR] = t.nRTRS
+        p[KC.Q_GAP_RW] = t.nRTRS + t.nCWL - t.nCL if config.r21 else t.nRTRS
+        p[KC.Q_GAP_WW] = 0 if config.r21 else t.nRTRS
+        n_req = len(requests) if requests is not None else 0
+        p[KC.Q_NREQ], p[KC.Q_HAVE_REQ] = n_req, int(requests is not None)
+        self.prm = p
+        nr = o.channels * o.ranks
+        ng = nr * o.bankgroups
+        nb = ng * o.banks_per_group
+        nu = nb * (o.subarrays if self.masa else 1)
+        neg = lambda *shape: np.full(shape, KC.NEG, dtype=np.int64)  # noqa: E731
+        z = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731
+        self.st = z(KC.N_ST)
+        self.st[KC.S_PREV] = KC.NEG
+        self.st[KC.S_TICK] = p[KC.Q_TICK0]
+        self.unit_last, self.group_last, self.rank_last = neg(nu, N_COMMANDS), neg(ng, N_COMMANDS), neg(nr, N_COMMANDS)
+        self.faw = z(nr, 4)
+        self.unit_open = np.full(nu, -1, dtype=np.int64)
+        self.unit_holder = np.full(nu, -1, dtype=np.int64)
+        self.rk_st = z(nr, KC.N_KST)
+        self.rk_st[:, KC.K_SROK] = 1
+        self.rk_cnt = z(nr, KC.N_RC)
+        self.bank_cnt = z(nb, KC.N_BC)
+        self.sa_cnt = z(nb * o.subarrays, 2)
+        self.ch_cnt = z(o.channels, KC.N_CC)
+        self.ch_cnt[:, KC.CC_BUS] = KC.NEG
+        self.ch_cnt[:, KC.CC_LASTR] = self.ch_cnt[:, KC.CC_LASTW] = -1
+        self.ring = z(o.channels, KC.RING, 5)
+        self.viol = z(_VIOLATION_BUFFER, 7)
+        if requests is not None:              # (int32 coordinates: a million requests cost 40 MB)
+            a = lambda x: np.ascontiguousarray(x, dtype=np.int32)  # noqa: E731
+            self.r = (a(requests.channel), a(requests.rank), a(requests.bankgroup), a(requests.bank),
+                      a(requests.subarray), a(requests.row), a(requests.column),
+                      np.ascontiguousarray(requests.is_write, dtype=np.int8),
+                      np.ascontiguousarray(requests.arrive, dtype=np.int64))
+        else:
+            e = np.zeros(0, dtype=np.int32)
+            self.r = (e,) * 7 + (np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int64))
+        self.served = np.full(n_req, -1, dtype=np.int64)
+        self.classified = np.zeros(n_req, dtype=np.int8)
         self.out: list[Violation] = []
-        self.rules_by_next: dict[int, list[_Rule]] = defaultdict(list)
-        for r in timing_rules(spec):
-            for c in r.nxt:
-                self.rules_by_next[c].append(r)
-        self.last: dict = {}                   # (scope key, command) -> last cycle
-        self.rank_cmds: dict = defaultdict(set)  # (ch, rk) -> commands seen (for other_rank lookups)
-        self.acts = defaultdict(lambda: deque(maxlen=4))  # (ch, rk) -> last 4 ACT cycles
-        self.open: dict = {}                   # unit key -> open row
-        self.bus_cycle: dict = {}              # (ch, cycle) -> index of the command that used it
-        self.last_ref: dict = {}               # (ch, rk) -> cycle of last REF
-        self.activated: dict = defaultdict(set)  # unit key -> requests in the active list
-        self.bursts: dict = defaultdict(list)  # ch -> [(start, end, rank, cycle, name)]
+        self.overflow: Counter = Counter()
+        self.n_rows = 0
 
-    def flag(self, cycle, constraint, detail):
-        self.out.append(Violation(int(cycle), constraint, detail))
-
-    # -- keys -----------------------------------------------------------------------------
-    def unit_key(self, ch, rk, bg, ba, sa):
-        return (ch, rk, bg, ba, sa if self.masa else -1)
-
-    def where(self, r) -> str:
-        if r["command"] in (PREA, REF):
-            return f"ch{r['channel']} rk{r['rank']}"
-        return (f"ch{r['channel']} rk{r['rank']} bg{r['bankgroup']} ba{r['bank']}"
-                + (f" sa{r['subarray']}" if self.masa else "")
-                + (f" row {r['row']}" if r["row"] >= 0 else ""))
-
-    # -- checks ---------------------------------------------------------------------------
-    def check_fields(self, r, cmd) -> bool:
-        o = self.spec.org
-        c = int(r["cycle"])
-        if not 0 <= cmd < len(COMMAND_NAMES):
-            self.flag(c, "log.command", f"unknown command code {cmd}")
-            return False
-        if not (0 <= r["channel"] < o.channels and 0 <= r["rank"] < o.ranks):
-            self.flag(c, "log.address", f"{_name(cmd)} to channel {r['channel']} rank {r['rank']} "
-                                        "outside the device")
-            return False
-        if cmd in (PREA, REF):
-            return True
-        if not (0 <= r["bankgroup"] < o.bankgroups and 0 <= r["bank"] < o.banks_per_group):
-            self.flag(c, "log.address", f"{_name(cmd)} to bankgroup {r['bankgroup']} bank {r['bank']} "
-                                        "outside the device")
-            return False
-        if cmd == PRE:
-            if self.masa and not 0 <= r["subarray"] < o.subarrays:
-                self.flag(c, "log.address", f"PRE with masa needs a subarray, got {r['subarray']}")
-                return False
-            return True
-        if not 0 <= r["row"] < o.rows:
-            self.flag(c, "log.address", f"{_name(cmd)} to row {r['row']} outside 0..{o.rows - 1}")
-            return False
-        if r["subarray"] != r["row"] // o.rows_per_subarray:
-            self.flag(c, "log.subarray", f"{_name(cmd)} row {r['row']} is in subarray "
-                                         f"{r['row'] // o.rows_per_subarray}, log says {r['subarray']}")
-        if cmd in _COLS and not 0 <= r["column"] < o.columns_per_row_bursts:
-            self.flag(c, "log.address", f"{_name(cmd)} to column {r['column']} "
-                                        f"outside 0..{o.columns_per_row_bursts - 1}")
-            return False
-        return True
-
-    def check_timing(self, c, cmd, ch, rk, bg, ukey, text):
-        for rule in self.rules_by_next[cmd]:
-            if rule.scope == "other_rank":
-                keys = [("rank", ch, r2) for (ch2, r2) in list(self.rank_cmds) if ch2 == ch and r2 != rk]
+    # -- feeding ------------------------------------------------------------------------------
+    def feed(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        if self.req is None:                  # no trace: request bookkeeping grows with the log
+            need = int(rows[:, 9].max()) + 1
+            if need > len(self.served):
+                size = max(need, 2 * len(self.served))
+                self.served = np.concatenate([self.served, np.full(size - len(self.served), -1, np.int64)])
+                self.classified = np.concatenate([self.classified, np.zeros(size - len(self.classified), np.int8)])
+        # keep the violation buffer from overflowing: feed in pieces, draining in between
+        step = max(1, _VIOLATION_BUFFER // 8)
+        for start in range(0, len(rows), 1 << 16):
+            piece = rows[start:start + (1 << 16)]
+            if self.st[KC.S_NV] + 8 * len(piece) > _VIOLATION_BUFFER:
+                for s in range(0, len(piece), step):
+                    self._kernel(piece[s:s + step])
             else:
-                keys = [{"unit": ("unit",) + ukey if ukey else None, "rank": ("rank", ch, rk),
-                         "bankgroup": ("bg", ch, rk, bg)}[rule.scope]]
-            for key in keys:
-                if key is None:
-                    continue
-                for p in rule.prev:
-                    prev = self.last.get((key, p))
-                    if prev is not None and c < prev + rule.delay:
-                        self.flag(c, rule.name, f"{text} needs cycle >= {prev + rule.delay} "
-                                                f"({_name(p)} at {prev}, delay {rule.delay})")
-        if cmd == ACT:
-            window = self.acts[(ch, rk)]
-            if len(window) == 4 and c < window[0] + self.spec.timing.nFAW:
-                self.flag(c, "nFAW", f"{text}: 5th ACT within nFAW={self.spec.timing.nFAW} of the rank "
-                                     f"(ACTs at {', '.join(map(str, window))})")
+                self._kernel(piece)
+        self.n_rows += len(rows)
 
-    def record(self, c, cmd, ch, rk, bg, ukey):
-        for key in (("rank", ch, rk), ("bg", ch, rk, bg)) + ((("unit",) + ukey,) if ukey else ()):
-            self.last[(key, cmd)] = c
-        self.rank_cmds[(ch, rk)].add(cmd)
-        if cmd == ACT:
-            self.acts[(ch, rk)].append(c)
+    def _kernel(self, rows):
+        KC.check_rows(self.prm, self.rules, self.starts, rows, self.st, self.unit_last, self.group_last,
+                      self.rank_last, self.faw, self.unit_open, self.unit_holder, self.rk_st, self.rk_cnt,
+                      self.bank_cnt, self.sa_cnt, self.ch_cnt, self.ring, self.viol, *self.r, self.served,
+                      self.classified)
+        if self.st[KC.S_NV]:
+            self._drain()
 
-    def refresh_pending(self, ch, rk, c) -> bool:
-        n = self.spec.timing.nREFI
-        if not self.config.refresh or c < n:
-            return False
-        return self.last_ref.get((ch, rk), -1) < (c // n) * n
+    def _drain(self):
+        n = int(self.st[KC.S_NV])
+        kept = min(n, _VIOLATION_BUFFER)
+        for row in self.viol[:kept]:
+            self._keep(self._violation(*(int(x) for x in row)))
+        if n > kept:                          # (only if a single row produced > 512 violations)
+            self.overflow["(more)"] += n - kept
+        self.st[KC.S_NV] = 0
 
-    def rank_units(self, ch, rk):
-        return [k for k in self.open if k[0] == ch and k[1] == rk]
+    def _keep(self, v: Violation) -> None:
+        if self.limit is None or len(self.out) < self.limit:
+            self.out.append(v)
+        else:
+            self.overflow[v.constraint] += 1
 
-    def run(self, log: np.ndarray) -> None:
-        order = np.argsort(log["cycle"], kind="stable")
-        if not np.array_equal(order, np.arange(len(log))):
-            i = int(np.argmax(order != np.arange(len(log))))
-            self.flag(int(log["cycle"][order[i]]), "log.order",
-                      f"records are not in cycle order (record {i})")
+    # -- messages -----------------------------------------------------------------------------
+    def _violation(self, code, cyc, rid, a, b, c, d) -> Violation:
+        """The Violation of kernel record (code, cycle, row id, a, b, c, d)."""
         t = self.spec.timing
-        req = self.req
-        served = {}         # request -> cycle of its column command
-        for idx in order:
-            r = log[idx]
-            c, cmd = int(r["cycle"]), int(r["command"])
+        at = f"record {rid}"
+        if code == KC.V_TIMING:
+            rule = self.rule_of[a]
+            prev = COMMAND_NAMES[int(self.rules[a, 0])]
+            nxt = COMMAND_NAMES[int(self.rules[a, 3])]
+            rank = f" (rank {c})" if rule.scope in ("other_rank", "channel") else ""
+            return Violation(cyc, rule.name, f"{nxt} ({at}) needs cycle >= {b + rule.delay} ({prev} at {b}{rank}, "
+                                             f"delay {rule.delay})")
+        simple = {
+            KC.V_FAW: lambda: ("nFAW", f"{at}: 5th ACT within nFAW={t.nFAW} of the rank (4th previous ACT at {a})"),
+            KC.V_BUS: lambda: ("command bus", f"{at}: channel {a} already issued a command this cycle (record {b})"),
+            KC.V_ACT_OPEN: lambda: ("state.ACT_open", f"{at}: unit already open at row {a}"),
+            KC.V_PRE_CLOSED: lambda: ("state.PRE_closed", f"{at}: unit is not open"),
+            KC.V_COL_CLOSED: lambda: ("state.column_closed", f"{at}: unit is closed"),
+            KC.V_COL_ROW: lambda: ("state.column_wrong_row", f"{at}: unit is open at row {a}"),
+            KC.V_PAGE: lambda: ("state.page_policy", f"{at}: {self.config.page_policy} page uses "
+                                             f"{'RDA/WRA' if a else 'RD/WR'}"),
+            KC.V_PREA_CLOSED: lambda: ("state.PREA_all_closed", f"{at}: no unit of the rank is open"),
+            KC.V_REF_OPEN: lambda: ("state.REF_open", f"{at}: {a} unit(s) of the rank still open"),
+            KC.V_NOT_PENDING: lambda: ("refresh.not_pending", f"{at}: {'REF' if a else 'PREA'} without a pending refresh"),
+            KC.V_ACTIVE_LIST: lambda: ("active_list", f"{at} closes the row of request {a} that issued its ACT but not "
+                                              "its column command"),
+            KC.V_DATA_BUS: lambda: ("data bus", f"{at} puts data on the bus too close to the burst of the command at "
+                                        f"cycle {a} (data {b}..{c - 1}; required gap {d})"),
+            KC.V_LOG_COMMAND: lambda: ("log.command", f"unknown command code {a} in {at}"),
+            KC.V_LOG_SUBARRAY: lambda: ("log.subarray", f"{at}: row {a} is in subarray {c}, log says {b}"),
+            KC.V_LOG_CYCLE: lambda: ("log.cycle", f"negative cycle in {at}"),
+            KC.V_LOG_ORDER: lambda: ("log.order", f"{at}: records are not in cycle order (previous at {a})"),
+            KC.V_REQ_MISSING: lambda: ("request.missing", f"{at} carries no request"),
+            KC.V_REQ_PRE_MISSING: lambda: ("request.missing", f"{at}: PRE without a request (refresh uses PREA)"),
+            KC.V_REQ_REFRESH: lambda: ("request.refresh", f"{at} carries request {a}; rank commands carry -1"),
+            KC.V_REQ_INDEX: lambda: ("request.index", f"{at}: request {a} does not exist ({b} requests)"),
+            KC.V_REQ_TWICE: lambda: ("request.served_twice", f"{at}: request {a} already served at {b}"),
+            KC.V_REQ_AFTER: lambda: ("request.after_served", f"{at}: request {a} was already served at cycle {b}"),
+            KC.V_REQ_EARLY: lambda: ("request.early", f"{at}: request {a} cannot be accepted before cycle {b}"),
+            KC.V_REQ_NEEDLESS: lambda: ("request.needless_PRE", f"{at}: unit already open at request {a}'s row"),
+            KC.V_REQ_TYPE: lambda: ("request.type", f"{at}: request {a} is a {'write' if b else 'read'}"),
+            KC.V_PW_DISABLED: lambda: ("power.disabled", f"{at}: {_name(a)} but power management is off"),
+            KC.V_PW_ASLEEP: lambda: ("power.asleep", f"{at}: {_name(a)} to a rank in {_PS_NAMES[b]}"),
+            KC.V_PW_SR_OPEN: lambda: ("power.SRE_open", f"{at}: SRE with {a} unit(s) open"),
+            KC.V_PW_SR_NOREF: lambda: ("power.SRE_without_REF", f"{at}: SRE again without a REF since the last SRX"),
+        }
+        if code in simple:
+            name, detail = simple[code]()
+            return Violation(cyc, name, detail)
+        if code == KC.V_LOG_ADDRESS:
+            what = ("channel/rank", "bankgroup/bank", "subarray", "row", "column")[a]
+            return Violation(cyc, "log.address", f"{at}: {what} {b}{'/' + str(c) if a < 2 else ''} outside the device")
+        if code == KC.V_REQ_ADDRESS:
+            what = ("channel/rank/bankgroup/bank", "subarray", "row", "column")[b]
+            return Violation(cyc, "request.address", f"{at}: request {a} has another {what}"
+                                                     f"{'' if b == 0 else f' ({c})'}")
+        if code == KC.V_PW_STATE:
+            state = "a pending refresh" if b == 9 else _PS_NAMES[b]
+            return Violation(cyc, "power.state", f"{at}: {_name(a)} with the rank in {state}")
+        if code == KC.V_PW_EARLY:
+            setting = "powerdown_idle" if a == PDE else "self_refresh_idle"
             if c < 0:
-                self.flag(c, "log.cycle", f"negative cycle in record {idx}")
-                continue
-            if not self.check_fields(r, cmd):
-                continue
-            ch, rk, bg, ba = int(r["channel"]), int(r["rank"]), int(r["bankgroup"]), int(r["bank"])
-            sa, row = int(r["subarray"]), int(r["row"])
-            name = _name(cmd)
-            text = f"{name} {self.where(r)}"
-            # command bus
-            if (ch, c) in self.bus_cycle:
-                self.flag(c, "command bus", f"{text}: channel {ch} already issued a command this cycle "
-                                            f"(record {self.bus_cycle[(ch, c)]})")
-            self.bus_cycle[(ch, c)] = int(idx)
-            ukey = None if cmd in (PREA, REF) else self.unit_key(ch, rk, bg, ba, sa)
-            self.check_timing(c, cmd, ch, rk, bg, ukey, text)
-            rq = int(r["request"])
-            self.check_request(c, cmd, rq, r, ukey, text, served)
-            # state
-            if cmd == ACT:
-                if ukey in self.open:
-                    self.flag(c, "state.ACT_open", f"{text}: unit already open at row {self.open[ukey]}")
-                self.open[ukey] = row
-                if rq >= 0:
-                    self.activated[ukey].add(rq)
-            elif cmd == PRE:
-                if ukey not in self.open:
-                    self.flag(c, "state.PRE_closed", f"{text}: unit is not open")
-                self.close(c, ukey, text)
-            elif cmd in _COLS:
-                if ukey not in self.open:
-                    self.flag(c, "state.column_closed", f"{text}: unit is closed")
-                elif self.open[ukey] != row:
-                    self.flag(c, "state.column_wrong_row", f"{text}: unit is open at row {self.open[ukey]}")
-                if self.closed_page != (cmd in (RDA, WRA)):
-                    self.flag(c, "state.page_policy", f"{text}: {self.config.page_policy} page uses "
-                                                      f"{'RDA/WRA' if self.closed_page else 'RD/WR'}")
-                self.activated[ukey].discard(rq)
-                if cmd in (RDA, WRA):
-                    self.open.pop(ukey, None)  # auto-precharge: requests left in A just see it closed
-                start = c + (t.nCL if cmd in _RDS else t.nCWL)
-                self.bursts[ch].append((start, start + t.nBL, rk, c, name))
-            elif cmd == PREA:
-                if not self.refresh_pending(ch, rk, c):
-                    self.flag(c, "refresh.not_pending", f"{text}: PREA without a pending refresh")
-                units = self.rank_units(ch, rk)
-                if not units:
-                    self.flag(c, "state.PREA_all_closed", f"PREA ch{ch} rk{rk}: no unit of the rank is open")
-                for u in units:
-                    self.close(c, u, text)
-            elif cmd == REF:
-                if not self.refresh_pending(ch, rk, c):
-                    self.flag(c, "refresh.not_pending", f"REF ch{ch} rk{rk}: no pending refresh")
-                units = self.rank_units(ch, rk)
-                if units:
-                    u = units[0]
-                    self.flag(c, "state.REF_open", f"REF ch{ch} rk{rk}: {len(units)} unit(s) still open "
-                                                   f"(e.g. bg{u[2]} ba{u[3]} row {self.open[u]})")
-                self.last_ref[(ch, rk)] = c
-            self.record(c, cmd, ch, rk, bg, ukey)
-        self.check_data_bus()
-        if req is not None:
-            self.check_all_served(log, served)
+                return Violation(cyc, "power.policy", f"{at}: {_name(a)} but {setting} is off")
+            return Violation(cyc, "power.policy", f"{at}: {_name(a)} before the rank was idle for {setting}={c} "
+                                                  f"cycles (idle since {b})")
+        return Violation(cyc, f"#{code}", f"{at}")
 
-    def close(self, c, ukey, text):
-        pending = self.activated.pop(ukey, set())
-        if pending:
-            self.flag(c, "active_list", f"{text} closes the row of request(s) {sorted(pending)[:5]} "
-                                        "that issued their ACT but not their column command")
-        self.open.pop(ukey, None)
+    # -- end ------------------------------------------------------------------------------------
+    def finish(self) -> None:
+        self._final_counters()
+        if self.req is not None:
+            self._check_all_served()
 
-    def check_data_bus(self):
-        t = self.spec.timing
-        for ch, bursts in self.bursts.items():
-            bursts.sort()
-            for (s0, e0, r0, c0, n0), (s1, e1, r1, c1, n1) in zip(bursts, bursts[1:]):
-                gap = 0 if r0 == r1 else t.nRTRS
-                if s1 < e0 + gap:
-                    self.flag(c1, "data bus", f"{n1} at {c1} (ch{ch} rk{r1}) puts data on cycles "
-                                              f"{s1}..{e1 - 1}, overlapping {n0} at {c0} "
-                                              f"(rk{r0}, data {s0}..{e0 - 1}"
-                                              f"{', plus nRTRS' if gap else ''})")
+    def _final_counters(self) -> None:
+        end = int(self.st[KC.S_END])
+        for k in range(len(self.rk_st)):
+            if self.rk_st[k, KC.K_OPEN] > 0:
+                self.rk_cnt[k, KC.RC_ACTIVE] += max(0, end - int(self.rk_st[k, KC.K_OPENSINCE]))
+            d = end - int(self.rk_st[k, KC.K_PSINCE])
+            ps = int(self.rk_st[k, KC.K_PS])
+            if ps == KC.PS_PDA:
+                self.rk_cnt[k, KC.RC_PDA] += max(0, d)
+            elif ps == KC.PS_PDP:
+                self.rk_cnt[k, KC.RC_PDP] += max(0, d)
+            elif ps == KC.PS_SR:
+                self.rk_cnt[k, KC.RC_SR] += max(0, d - self.spec.timing.nRFC)
+            self.rk_st[k, KC.K_OPEN] = 0
+            self.rk_st[k, KC.K_PS] = KC.PS_STBY
 
-    # -- requests -------------------------------------------------------------------------
-    def check_request(self, c, cmd, rq, r, ukey, text, served):
+    def _check_all_served(self) -> None:
         req = self.req
-        if rq < 0:
-            if cmd not in (PREA, REF, PRE):
-                self.flag(c, "request.missing", f"{text} carries no request")
-            elif cmd == PRE:
-                self.flag(c, "request.missing", f"{text}: PRE without a request (refresh uses PREA)")
-            return
-        if cmd in (PREA, REF):
-            self.flag(c, "request.refresh", f"{text} carries request {rq}; refresh commands carry -1")
-            return
-        if req is None:
-            if cmd in _COLS:
-                if rq in served:
-                    self.flag(c, "request.served_twice",
-                              f"{text}: request {rq} already served at {served[rq]}")
-                served[rq] = c
-            return
-        if rq >= len(req):
-            self.flag(c, "request.index", f"{text}: request {rq} does not exist ({len(req)} requests)")
-            return
-        if rq in served:
-            what = "served_twice" if cmd in _COLS else "after_served"
-            self.flag(c, f"request.{what}", f"{text}: request {rq} was already served at cycle {served[rq]}")
-        earliest = max(rq, int(req.arrive[rq]))
-        if c < earliest:
-            self.flag(c, "request.early", f"{text}: request {rq} cannot be accepted before cycle {earliest}")
-        coords = (int(req.channel[rq]), int(req.rank[rq]), int(req.bankgroup[rq]), int(req.bank[rq]))
-        if (int(r["channel"]), int(r["rank"]), int(r["bankgroup"]), int(r["bank"])) != coords:
-            self.flag(c, "request.address", f"{text}: request {rq} is at ch{coords[0]} rk{coords[1]} "
-                                            f"bg{coords[2]} ba{coords[3]}")
-            return
-        if cmd == PRE:
-            if self.masa and int(r["subarray"]) != int(req.subarray[rq]):
-                self.flag(c, "request.address",
-                          f"{text}: request {rq} is in subarray {int(req.subarray[rq])}")
-            if self.open.get(ukey) == int(req.row[rq]):
-                self.flag(c, "request.needless_PRE", f"{text}: unit already open at request {rq}'s row")
-            return
-        if int(r["row"]) != int(req.row[rq]):
-            self.flag(c, "request.address", f"{text}: request {rq} is at row {int(req.row[rq])}")
-        if cmd in _COLS:
-            if int(r["column"]) != int(req.column[rq]):
-                self.flag(c, "request.address", f"{text}: request {rq} is at column {int(req.column[rq])}")
-            want = _WRS if req.is_write[rq] else _RDS
-            if cmd not in want:
-                kind = "write" if req.is_write[rq] else "read"
-                self.flag(c, "request.type", f"{text}: request {rq} is a {kind}")
-            served.setdefault(rq, c)
+        n = len(req)
+        accept = np.maximum(np.arange(n, dtype=np.int64), np.asarray(req.arrive, dtype=np.int64))
+        addr = np.asarray(req.addr, dtype=np.uint64).view(np.int64)
+        order = np.lexsort((np.arange(n), addr)).astype(np.int64)
+        ok = np.zeros(n, dtype=np.int8)
+        is_w = np.asarray(req.is_write, dtype=np.int8)
+        KC.forward_sources(addr, is_w, accept, self.served, order, ok)
+        for i in np.flatnonzero(self.served < 0):
+            i = int(i)
+            if ok[i] and (not is_w[i] or self.config.r21):
+                continue
+            if is_w[i]:
+                why = ("no WR/WRA and no earlier write to the same address pending to coalesce into"
+                       if self.config.r21 else "no WR/WRA")
+                self._keep(Violation(-1, "request.never_served", f"write request {i} has {why}"))
+            else:
+                self._keep(Violation(-1, "request.never_served",
+                                     f"read request {i} has no RD/RDA and no earlier write to address "
+                                     f"{int(req.addr[i]):#x} pending at cycle >= {int(accept[i])} to forward from"))
 
-    def check_all_served(self, log, served):
-        req = self.req
-        t_col = {}
-        col_mask = np.isin(log["command"], list(COLUMN_COMMANDS))
-        for cyc, rq in zip(log["cycle"][col_mask], log["request"][col_mask]):
-            t_col.setdefault(int(rq), int(cyc))
-        writes_by_addr = defaultdict(list)
-        for j in np.flatnonzero(req.is_write):
-            writes_by_addr[int(req.addr[j])].append(int(j))
-        for i in range(len(req)):
-            if i in served:
-                continue
-            if req.is_write[i]:
-                self.flag(-1, "request.never_served", f"write request {i} has no WR/WRA")
-                continue
-            accept = max(i, int(req.arrive[i]))
-            fwd = [j for j in writes_by_addr.get(int(req.addr[i]), ())
-                   if j < i and t_col.get(j, -1) >= accept]
-            if not fwd:
-                self.flag(-1, "request.never_served",
-                          f"read request {i} has no RD/RDA and no earlier write to address "
-                          f"{int(req.addr[i]):#x} pending at cycle >= {accept} to forward from")
+    def violations(self) -> list[Violation]:
+        return sorted(self.out, key=lambda v: v.cycle)
+
+    def counters(self) -> RawCounters:
+        """The RawCounters fields a command log determines (latency/occupancy/forwarding
+        excepted: they need acceptance cycles the log does not hold; ``read_latency_hist``
+        holds only the number of reads in its first bin)."""
+        o = self.spec.org
+        c = RawCounters.zeros(o.channels, o.ranks, o.banks, o.subarrays)
+        c.commands[:] = self.rk_cnt[:, :N_COMMANDS]
+        c.active_cycles[:] = self.rk_cnt[:, KC.RC_ACTIVE]
+        c.prea_closed_units[:] = self.rk_cnt[:, KC.RC_PREA_UNITS]
+        c.pd_active_cycles[:] = self.rk_cnt[:, KC.RC_PDA]
+        c.pd_precharged_cycles[:] = self.rk_cnt[:, KC.RC_PDP]
+        c.sr_cycles[:] = self.rk_cnt[:, KC.RC_SR]
+        c.reads[:], c.writes[:] = self.bank_cnt[:, KC.BC_READS], self.bank_cnt[:, KC.BC_WRITES]
+        c.row_hits[:], c.row_misses[:] = self.bank_cnt[:, KC.BC_HITS], self.bank_cnt[:, KC.BC_MISSES]
+        c.row_conflicts[:] = self.bank_cnt[:, KC.BC_CONFL]
+        c.subarray_accesses[:], c.subarray_acts[:] = self.sa_cnt[:, 0], self.sa_cnt[:, 1]
+        c.read_latency_hist[:, 0] = self.ch_cnt[:, KC.CC_READS]
+        c.last_column[:, 0], c.last_column[:, 1] = self.ch_cnt[:, KC.CC_LASTR], self.ch_cnt[:, KC.CC_LASTW]
+        c.total_cycles = int(self.st[KC.S_END])
+        return c
+
+
+def _rows(log: np.ndarray) -> np.ndarray:
+    log = np.asarray(log)
+    if log.dtype != COMMAND_LOG_DTYPE:
+        log = log.astype(COMMAND_LOG_DTYPE)
+    cols = np.empty((len(log), len(LOG_FIELDS)), dtype=np.int64)
+    for i, name in enumerate(LOG_FIELDS):
+        cols[:, i] = log[name]
+    return cols
 
 
 def check_log(log: np.ndarray, spec: DramSpec, config: ControllerConfig | None = None,
               requests: DecodedRequests | None = None,
               counters: RawCounters | None = None) -> list[Violation]:
     """All violations of docs/controller.md found in ``log`` (empty list: the log is legal)."""
-    config = config or ControllerConfig()
-    log = np.asarray(log)
-    if log.dtype != COMMAND_LOG_DTYPE:
-        log = log.astype(COMMAND_LOG_DTYPE)
-    ck = _Checker(spec, config, requests)
-    ck.run(log)
+    run = _Replay(spec, config or ControllerConfig(), requests)
+    run.feed(_rows(log))
+    run.finish()
+    out = run.out
     if counters is not None:
-        ck.out.extend(check_counters(log, spec, config, counters, requests))
-    return sorted(ck.out, key=lambda v: v.cycle)
+        out = out + _compare_counters(run.counters(), counters)
+    return sorted(out, key=lambda v: v.cycle)
 
 
 # ------------------------------------------------------------------------------------------
@@ -431,77 +473,21 @@ def check_log(log: np.ndarray, spec: DramSpec, config: ControllerConfig | None =
 
 def counters_from_log(log: np.ndarray, spec: DramSpec, config: ControllerConfig,
                       requests: DecodedRequests | None = None) -> RawCounters:
-    """The RawCounters fields a command log determines (latency/occupancy/forwarding excepted:
-    they need acceptance cycles the log does not hold; ``read_latency_hist`` holds only the
-    number of reads in its first bin)."""
-    o, t = spec.org, spec.timing
-    masa = config.salp == "masa"
-    c = RawCounters.zeros(o.channels, o.ranks, o.banks, o.subarrays)
-    log = log[np.argsort(log["cycle"], kind="stable")]
-    opened: dict = {}                        # unit -> ACT cycle
-    open_intervals = defaultdict(list)       # rank index -> [(start, end)]
-    classified = set()
-    end = 0
-
-    def close(u, cyc):
-        start = opened.pop(u, None)
-        if start is not None:
-            open_intervals[u[0] * o.ranks + u[1]].append((start, cyc))
-
-    for r in log:
-        cmd, cyc = int(r["command"]), int(r["cycle"])
-        ch, rk = int(r["channel"]), int(r["rank"])
-        rank_i = ch * o.ranks + rk
-        c.commands[rank_i, cmd] += 1
-        if cmd in (PREA, REF):
-            if cmd == PREA:
-                for u in [u for u in opened if u[0] == ch and u[1] == rk]:
-                    close(u, cyc)
-            continue
-        bg, ba, sa = int(r["bankgroup"]), int(r["bank"]), int(r["subarray"])
-        fb = ((ch * o.ranks + rk) * o.bankgroups + bg) * o.banks_per_group + ba
-        u = (ch, rk, bg, ba, sa if masa else -1)
-        rq = int(r["request"])
-        if rq >= 0 and rq not in classified:
-            classified.add(rq)
-            target = c.row_hits if cmd in _COLS else c.row_misses if cmd == ACT else c.row_conflicts
-            target[fb] += 1
-        if cmd == ACT:
-            opened.setdefault(u, cyc)
-            c.subarray_acts[fb * o.subarrays + sa] += 1
-        elif cmd == PRE:
-            close(u, cyc)
-        elif cmd in _COLS:
-            c.subarray_accesses[fb * o.subarrays + sa] += 1
-            if cmd in _RDS:
-                c.reads[fb] += 1
-                c.read_latency_hist[ch, 0] += 1
-                end = max(end, cyc + t.nCL + t.nBL)
-            else:
-                c.writes[fb] += 1
-                end = max(end, cyc + t.nCWL + t.nBL)
-            if cmd in (RDA, WRA):
-                close(u, cyc)
-    for u in list(opened):
-        close(u, end)
-    c.total_cycles = end
-    for rank_i, iv in open_intervals.items():
-        marks = np.zeros(end + 1, dtype=np.int64)
-        for s, e in iv:
-            s, e = min(s, end), min(e, end)
-            if e > s:
-                marks[s] += 1
-                marks[e] -= 1
-        c.active_cycles[rank_i] = int(np.count_nonzero(np.cumsum(marks)[:end]))
-    return c
+    """The RawCounters fields a command log determines (see ``_Replay.counters``)."""
+    run = _Replay(spec, config, requests, limit=0)
+    run.feed(_rows(log))
+    run.finish()
+    return run.counters()
 
 
-def check_counters(log, spec, config, counters: RawCounters, requests=None) -> list[Violation]:
-    """Differences between ``counters`` and what the log implies (one Violation per field)."""
-    want = counters_from_log(np.asarray(log), spec, config, requests)
+_DERIVED = ("commands", "reads", "writes", "row_hits", "row_misses", "row_conflicts", "subarray_accesses",
+            "subarray_acts", "active_cycles", "prea_closed_units", "pd_active_cycles", "pd_precharged_cycles",
+            "sr_cycles", "last_column")
+
+
+def _compare_counters(want: RawCounters, counters: RawCounters) -> list[Violation]:
     out = []
-    for name in ("commands", "reads", "writes", "row_hits", "row_misses", "row_conflicts",
-                 "subarray_accesses", "subarray_acts", "active_cycles"):
+    for name in _DERIVED:
         a, b = getattr(counters, name), getattr(want, name)
         if a.shape != b.shape or not np.array_equal(a, b):
             idx = np.argwhere(a != b)[:3].tolist() if a.shape == b.shape else "shape"
@@ -517,55 +503,50 @@ def check_counters(log, spec, config, counters: RawCounters, requests=None) -> l
     return out
 
 
+def check_counters(log, spec, config, counters: RawCounters, requests=None) -> list[Violation]:
+    """Differences between ``counters`` and what the log implies (one Violation per field)."""
+    return _compare_counters(counters_from_log(np.asarray(log), spec, config, requests), counters)
+
+
 # ------------------------------------------------------------------------------------------
-# Files
+# DRAMPower traces
 # ------------------------------------------------------------------------------------------
 
-def write_command_log_csv(path, log: np.ndarray) -> None:
-    """CSV with a header of COMMAND_LOG_DTYPE's fields; ``command`` as its name (ACT, RD, ...)."""
-    from traces.atomic import atomic_output
-    with atomic_output(path, "w") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(LOG_FIELDS)
-        for r in log:
-            w.writerow([COMMAND_NAMES[int(r[f])] if f == "command" else int(r[f]) for f in LOG_FIELDS])
-
-
-def read_command_log_csv(path) -> np.ndarray:
-    """Inverse of ``write_command_log_csv``; CommandLogError names file, line and field."""
-    try:
-        fh = open(path, newline="")
-    except OSError as exc:
-        raise CommandLogError(f"{path}:0: cannot read: {exc.strerror or exc}") from None
-    with fh:
-        rows = list(csv.reader(fh))
-    if not rows or [h.strip() for h in rows[0]] != list(LOG_FIELDS):
-        raise CommandLogError(f"{path}:1: header: expected {','.join(LOG_FIELDS)}")
-    out = np.zeros(len(rows) - 1, dtype=COMMAND_LOG_DTYPE)
-    for i, row in enumerate(rows[1:]):
-        line = i + 2
-        if len(row) != len(LOG_FIELDS):
-            raise CommandLogError(f"{path}:{line}: expected {len(LOG_FIELDS)} fields, got {len(row)}")
-        for f, v in zip(LOG_FIELDS, row):
-            try:
-                out[i][f] = command_code(v.strip()) if f == "command" else int(v)
-            except (ValueError, OverflowError) as exc:
-                raise CommandLogError(f"{path}:{line}: {f}: {exc}") from None
-    return out
+#: DRAMPower command names (its command-trace format); power-down entry/exit depend on whether a
+#: bank of the rank is open.
+_DRAMPOWER = {ACT: "ACT", PRE: "PRE", PREA: "PREA", RD: "RD", WR: "WR", RDA: "RDA", WRA: "WRA", REF: "REF",
+              SRE: "SREN", SRX: "SREX"}
 
 
 def write_drampower_trace(path, log: np.ndarray, spec: DramSpec, channel: int = 0, rank: int = 0) -> int:
     """One rank's commands as DRAMPower command-trace lines ``cycle,CMD,bank`` (bank flat within
-    the rank, 0 for PREA/REF). Returns the number of lines written."""
+    the rank, 0 for rank commands; PDE/PDX as PDN_F_ACT/PDN_F_PRE and PUP_ACT/PUP_PRE by the
+    rank's state, SRE/SRX as SREN/SREX). Returns the number of lines written."""
     from traces.atomic import atomic_output
     sel = log[(log["channel"] == channel) & (log["rank"] == rank)]
     sel = sel[np.argsort(sel["cycle"], kind="stable")]
     bpg = spec.org.banks_per_group
+    open_rows: set = set()                   # (bankgroup, bank, subarray) with a row open
+    pd_active = False
     with atomic_output(path, "w") as fh:
         for r in sel:
             cmd = int(r["command"])
-            bank = 0 if cmd in (PREA, REF) else int(r["bankgroup"]) * bpg + int(r["bank"])
-            fh.write(f"{int(r['cycle'])},{COMMAND_NAMES[cmd]},{bank}\n")
+            bank, sa = (int(r["bankgroup"]), int(r["bank"])), int(r["subarray"])
+            if cmd == ACT:
+                open_rows.add(bank + (sa,))
+            elif cmd == PREA:
+                open_rows.clear()
+            elif cmd in (PRE, RDA, WRA):      # (a PRE without masa carries subarray -1: whole bank)
+                open_rows = {u for u in open_rows if u[:2] != bank or (cmd == PRE and sa >= 0 and u[2] != sa)}
+            if cmd == PDE:
+                pd_active = bool(open_rows)
+                name = "PDN_F_ACT" if pd_active else "PDN_F_PRE"
+            elif cmd == PDX:
+                name = "PUP_ACT" if pd_active else "PUP_PRE"
+            else:
+                name = _DRAMPOWER[cmd]
+            bank = 0 if cmd in (PREA, REF, PDE, PDX, SRE, SRX) else int(r["bankgroup"]) * bpg + int(r["bank"])
+            fh.write(f"{int(r['cycle'])},{name},{bank}\n")
     return len(sel)
 
 
@@ -573,56 +554,187 @@ def write_drampower_trace(path, log: np.ndarray, spec: DramSpec, channel: int = 
 # CLI
 # ------------------------------------------------------------------------------------------
 
+class _InputError(Exception):
+    """Bad input: the one line to print (exit status 2)."""
+
+
+#: checker option -> header key, for comparing what the user says with what the log says (the
+#: device itself is compared by its digest, whatever file or name it is given by)
+_FLAG_KEYS = (("channels", "channels"), ("ranks", "ranks"), ("mapping", "mapping"), ("page_policy", "page_policy"),
+              ("salp", "salp"), ("refresh", "refresh"), ("vdd", "vdd"), ("controller", "controller"),
+              ("refresh_interval", "refresh_interval"), ("powerdown_idle", "powerdown_idle"),
+              ("self_refresh_idle", "self_refresh_idle"))
+_CHECKED_FIELDS = ("page_policy", "salp", "refresh", "controller", "refresh_interval", "powerdown_idle",
+                   "self_refresh_idle")
+
+
+def _settings(a, header, log_path):
+    """(spec, config, mapping, warnings) from the log's header and the command-line flags."""
+    from dramsim.address import DEFAULT_SCHEME
+    from dramsim.config import ControllerConfig
+    from dramsim.spec import load_spec, spec_digest
+    flags = {"channels": a.channels, "ranks": a.ranks, "mapping": a.mapping, "page_policy": a.page_policy,
+             "salp": a.salp, "refresh": False if a.no_refresh else None, "vdd": a.vdd, "controller": a.controller,
+             "refresh_interval": a.refresh_interval, "powerdown_idle": a.powerdown_idle,
+             "self_refresh_idle": a.self_refresh_idle}
+    warnings = []
+    if header is None:
+        values = {k: v for k, v in flags.items() if v is not None}
+        warnings.append(f"{log_path}: no header (an older log): checking against the options and defaults")
+    else:
+        values = {flag: header[key] for flag, key in _FLAG_KEYS}
+        for flag, key in _FLAG_KEYS:
+            v = flags[flag]
+            if v is None or v == header[key] or (flag == "vdd" and abs(v - header[key]) < 1e-9):
+                continue
+            option = "--no-refresh" if flag == "refresh" else "--" + flag.replace("_", "-")
+            what = f"{log_path}: header.{key}: the log says {header[key]!r}, {option} says {v!r}"
+            if not a.override:
+                raise _InputError(what + " (pass --override to check against the option)")
+            warnings.append("warning: " + what + "; checking against the option (--override)")
+            values[flag] = v
+    source = a.spec if a.spec is not None else (header["spec.source"] if header is not None else "DDR3L-1600K")
+    try:
+        spec = load_spec(source, channels=values.get("channels"), ranks=values.get("ranks"))
+    except ValueError as exc:
+        where = "--spec" if a.spec is not None or header is None else f"{log_path}: header.spec.source"
+        raise _InputError(f"{where}: {exc} (pass --spec)" if where != "--spec" else f"--spec: {exc}") from None
+    vdd = values.get("vdd")
+    if vdd is not None and abs(vdd - spec.vdd) > 1e-12:
+        try:
+            scaled = spec.at_vdd(vdd)
+        except ValueError as exc:
+            if a.vdd is not None:
+                raise _InputError(f"--vdd: {exc}") from None
+            raise _InputError(f"{log_path}: header.vdd: {exc}: {spec.name} is not the device of the run") from None
+        if header is not None and spec_digest(scaled) != header["spec.sha256"]:
+            scaled = _other_vdd_timing(spec, vdd, header["spec.sha256"]) or scaled
+        spec = scaled
+    if header is not None and spec_digest(spec) != header["spec.sha256"]:
+        what = (f"{log_path}: header.spec.sha256: {spec.name} as loaded from {spec.source} (at {spec.vdd:g} V, "
+                f"{spec.org.channels} channel(s) x {spec.org.ranks} rank(s)) is not the device of the run")
+        if not a.override:
+            raise _InputError(what + " (pass --override to check against it anyway)")
+        warnings.append("warning: " + what + "; checking against it anyway (--override)")
+    fields = {f: values[f] for f in _CHECKED_FIELDS if f in values}
+    try:
+        base = config_from_header(header).__dict__ if header is not None else {}
+        config = ControllerConfig(**{**base, **fields})
+    except ValueError as exc:
+        field, _, rest = str(exc).partition(": ")
+        where = f"{log_path}: header.{field}" if header is not None else "--" + field.replace("_", "-")
+        raise _InputError(f"{where}: {rest}") from None
+    if config.refresh_interval == spec.timing.nREFI:
+        config = ControllerConfig(**{**config.__dict__, "refresh_interval": None})
+    return spec, config, values.get("mapping", DEFAULT_SCHEME), warnings
+
+
+def _other_vdd_timing(spec, vdd, digest):
+    """``spec`` at ``vdd`` under whichever reduced-VDD timing model (dramsim.vdd) gives the run's
+    digest, or None: a log records the timings it ran with only through the digest."""
+    import dramsim.vdd as vdd_mod
+    from dramsim.spec import spec_digest
+    for model in getattr(vdd_mod, "TIMING_MODELS", ())[1:]:
+        try:
+            candidate = vdd_mod.spec_at_vdd(spec, vdd, timing=model)
+        except (TypeError, ValueError):
+            continue
+        if spec_digest(candidate) == digest:
+            return candidate
+    return None
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of cycles >= 1, got {text!r}")
+    return v
+
+
 def main(argv=None) -> int:
-    from dramsim.address import DEFAULT_SCHEME, AddressMapper
-    from dramsim.spec import load_spec
+    import time
+    from dramsim.config import CONTROLLERS
     p = argparse.ArgumentParser(
         prog="python -m dramsim.checker",
-        description="Check a DRAM command log (CSV from write_command_log_csv) against the timing, state "
-                    "and refresh rules of docs/controller.md. Prints every violation; exit 1 if any, 2 on "
-                    "bad input.",
-        epilog="examples:\n  python -m dramsim.checker run.log.csv --spec DDR3L-1600K\n"
-               "  python -m dramsim.checker low.log.csv --spec DDR3L-1600K --vdd 1.1   # a reduced-VDD run\n"
-               "  python -m dramsim.checker run.log.csv --spec DDR4-2400R --channels 2 --trace req.csv "
-               "--page-policy closed",
+        description="Check a DRAM command log (python -m dramsim --command-log) against the timing, state, "
+                    "refresh and power-management rules of docs/controller.md. The log's header names the "
+                    "device, mapping and controller settings of the run; options given here must agree with it "
+                    "(--override: check against the options instead). Prints every violation; exit 1 if any, "
+                    "2 on bad input.",
+        epilog="examples:\n  python -m dramsim.checker run.log.csv\n"
+               "  python -m dramsim.checker run.log.csv --trace run.trace     # every request served once\n"
+               "  python -m dramsim.checker old.log.csv --spec DDR4-2400R --channels 2 --controller "
+               "r2.0-conservative   # a log without header",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("log", help="command log CSV")
-    p.add_argument("--spec", default="DDR3L-1600K",
-                   help="bundled spec name or TOML path (default DDR3L-1600K)")
-    p.add_argument("--channels", type=int, help="override the spec's channel count")
-    p.add_argument("--ranks", type=int, help="override the spec's ranks per channel")
     p.add_argument("--trace", help="request trace the log was produced from (checks every request is served "
                                    "exactly once at the right address)")
-    p.add_argument("--scheme", default=DEFAULT_SCHEME,
-                   help=f"address mapping of the trace (default {DEFAULT_SCHEME})")
-    p.add_argument("--page-policy", choices=("open", "closed"), default="open")
-    p.add_argument("--salp", choices=("none", "masa"), default="none")
+    p.add_argument("--spec", help="bundled spec name or TOML path (default: the header's; DDR3L-1600K)")
+    p.add_argument("--channels", type=int, help="the spec's channel count (default: the header's)")
+    p.add_argument("--ranks", type=int, help="the spec's ranks per channel (default: the header's)")
+    p.add_argument("--mapping", help="address mapping of --trace (default: the header's; RoBaRaCoCh)")
+    p.add_argument("--scheme", help="deprecated alias of --mapping")
+    p.add_argument("--page-policy", choices=("open", "closed"))
+    p.add_argument("--salp", choices=("none", "masa"))
+    p.add_argument("--controller", choices=CONTROLLERS)
     p.add_argument("--no-refresh", action="store_true", help="the run had refresh disabled")
-    p.add_argument("--vdd", type=float, help="supply voltage of the run (its reduced-VDD timings; "
-                                            "default: the spec's nominal VDD)")
+    p.add_argument("--refresh-interval", type=_positive_int, metavar="CYCLES")
+    p.add_argument("--powerdown-idle", type=_positive_int, metavar="CYCLES")
+    p.add_argument("--self-refresh-idle", type=_positive_int, metavar="CYCLES")
+    p.add_argument("--vdd", type=float, help="supply voltage of the run (its reduced-VDD timings)")
+    p.add_argument("--override", action="store_true",
+                   help="options that disagree with the header (or a spec whose digest differs) win, with a "
+                        "warning, instead of being an error")
     p.add_argument("--max-print", type=int, default=50,
                    help="print at most this many violations (default 50)")
     a = p.parse_args(argv)
+    if a.scheme is not None:
+        print("warning: --scheme is deprecated; use --mapping", file=sys.stderr)
+        if a.mapping is not None and a.mapping != a.scheme:
+            print(f"--scheme: {a.scheme!r} disagrees with --mapping {a.mapping!r}", file=sys.stderr)
+            return 2
+        a.mapping = a.scheme
+    t0 = time.perf_counter()
     try:
-        spec = load_spec(a.spec, channels=a.channels, ranks=a.ranks)
-        if a.vdd is not None:
-            spec = spec.at_vdd(a.vdd)
-        config = ControllerConfig(page_policy=a.page_policy, salp=a.salp, refresh=not a.no_refresh)
-        log = read_command_log_csv(a.log)
+        header, _ = read_header(a.log)
+        spec, config, mapping, warnings = _settings(a, header, a.log)
         requests = None
         if a.trace:
+            from dramsim.address import AddressMapper
             from traces.reader import read_trace
-            requests = AddressMapper(spec, a.scheme).decode_records(read_trace(a.trace))
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+            try:
+                requests = AddressMapper(spec, mapping).decode_records(read_trace(a.trace))
+            except ValueError as exc:
+                raise _InputError(str(exc) if str(exc).startswith(str(a.trace)) else f"{a.trace}: {exc}") from None
+            if header is not None and header.get("requests") not in (None, len(requests)):
+                raise _InputError(f"{a.log}: header.requests: the log is of {header['requests']} requests, "
+                                  f"{a.trace} has {len(requests)}")
+        for w in warnings:
+            print(w, file=sys.stderr)
+        run = _Replay(spec, config, requests, limit=max(a.max_print, 0))
+        for rows in iter_command_log(a.log):
+            run.feed(rows)
+        run.finish()
+    except (_InputError, CommandLogError) as exc:
+        print(exc, file=sys.stderr)
         return 2
-    violations = check_log(log, spec, config, requests)
+    violations = run.violations()
+    n_more = sum(run.overflow.values())
     for v in violations[:a.max_print]:
         print(v)
-    if len(violations) > a.max_print:
-        print(f"... and {len(violations) - a.max_print} more")
-    print(f"{len(log)} commands checked, {len(violations)} violation(s)", file=sys.stderr)
-    return 1 if violations else 0
+    if n_more or len(violations) > a.max_print:
+        extra = n_more + max(0, len(violations) - a.max_print)
+        top = ", ".join(f"{k} {n}" for k, n in run.overflow.most_common(5))
+        print(f"... and {extra} more" + (f" ({top})" if top else ""))
+    total = len(violations) + n_more
+    wall = time.perf_counter() - t0
+    print(f"{run.n_rows} commands checked ({config.controller}, {spec.name} at {spec.vdd:g} V, "
+          f"{spec.org.channels} channel(s) x {spec.org.ranks} rank(s)) in {wall:.1f} s, {total} violation(s)",
+          file=sys.stderr)
+    return 1 if total else 0
 
 
 if __name__ == "__main__":

@@ -5,15 +5,19 @@ are what users see (CSV logs, tables).
 """
 import numpy as np
 
-ACT, PRE, PREA, RD, WR, RDA, WRA, REF = range(8)
-COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF")
+ACT, PRE, PREA, RD, WR, RDA, WRA, REF, PDE, PDX, SRE, SRX = range(12)
+COMMAND_NAMES = ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF", "PDE", "PDX", "SRE", "SRX")
 N_COMMANDS = len(COMMAND_NAMES)
 COLUMN_COMMANDS = (RD, WR, RDA, WRA)
 READ_COMMANDS = (RD, RDA)
 WRITE_COMMANDS = (WR, WRA)
+#: Rank-wide commands (no bank coordinates): refresh and power management (docs/controller.md).
+RANK_COMMANDS = (PREA, REF, PDE, PDX, SRE, SRX)
+#: Power-down entry/exit and self-refresh entry/exit (issued only with power management on).
+POWER_COMMANDS = (PDE, PDX, SRE, SRX)
 
 #: One issued command. ``request`` is the index (0-based, in trace order) of the request the
-#: command was issued for, or -1 for commands issued for refresh (PREA/PRE/REF).
+#: command was issued for, or -1 for rank commands (PREA, REF, PDE, PDX, SRE, SRX).
 #: Fields that do not apply to a command (e.g. ``row`` of a PREA, ``column`` of an ACT) are -1.
 COMMAND_LOG_DTYPE = np.dtype([
     ("cycle", np.int64),

@@ -39,6 +39,12 @@ class RawCounters:
     read_latency_sum: np.ndarray  # [channel] int64, cycles, arrival -> end of data burst
     read_latency_hist: np.ndarray  # [channel, LATENCY_HIST_BINS] int64
     queue_occupancy_sum: np.ndarray  # [channel] int64, sum over cycles of (read+write queue length)
+    coalesced_writes: np.ndarray  # [channel] int64, writes absorbed by a queued write (r2.1)
+    prea_closed_units: np.ndarray  # [rank] int64, units (banks; subarrays with masa) closed by PREAs
+    pd_active_cycles: np.ndarray  # [rank] int64, cycles in active power-down (PDE..PDX, a unit open)
+    pd_precharged_cycles: np.ndarray  # [rank] int64, cycles in precharge power-down
+    sr_cycles: np.ndarray         # [rank] int64, self-refresh cycles after each stay's first nRFC
+    last_column: np.ndarray       # [channel, 2] int64, cycle of the last read / write column command
     total_cycles: int = 0         # cycle at which the last request finished (== cycles to drain)
 
     @classmethod
@@ -51,7 +57,10 @@ class RawCounters:
                    reads=z(nb), writes=z(nb), row_hits=z(nb), row_misses=z(nb), row_conflicts=z(nb),
                    subarray_accesses=z(ns), subarray_acts=z(ns), commands=z(nr, N_COMMANDS),
                    active_cycles=z(nr), forwarded_reads=z(n_channels), read_latency_sum=z(n_channels),
-                   read_latency_hist=z(n_channels, LATENCY_HIST_BINS), queue_occupancy_sum=z(n_channels))
+                   read_latency_hist=z(n_channels, LATENCY_HIST_BINS), queue_occupancy_sum=z(n_channels),
+                   coalesced_writes=z(n_channels), prea_closed_units=z(nr), pd_active_cycles=z(nr),
+                   pd_precharged_cycles=z(nr), sr_cycles=z(nr),
+                   last_column=np.full((n_channels, 2), -1, dtype=np.int64))
 
     def array_fields(self):
         return [f.name for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)]

@@ -27,15 +27,16 @@ import numpy as np
 from dramsim import _fast_kernel as K
 from dramsim import commands as C
 from dramsim.commands import COMMAND_LOG_DTYPE
-from dramsim.config import ControllerConfig
+from dramsim.config import ControllerConfig, check_config
 from dramsim.counters import LATENCY_HIST_BINS, RawCounters
 from dramsim.requests import DecodedRequests
 from dramsim.spec import DramSpec
 
-assert (C.ACT, C.PRE, C.PREA, C.RD, C.WR, C.RDA, C.WRA, C.REF, C.N_COMMANDS) == \
-    (K.ACT, K.PRE, K.PREA, K.RD, K.WR, K.RDA, K.WRA, K.REF, K.N_COMMANDS)
+assert (C.ACT, C.PRE, C.PREA, C.RD, C.WR, C.RDA, C.WRA, C.REF, C.PDE, C.PDX, C.SRE, C.SRX, C.N_COMMANDS) == \
+    (K.ACT, K.PRE, K.PREA, K.RD, K.WR, K.RDA, K.WRA, K.REF, K.PDE, K.PDX, K.SRE, K.SRX, K.N_COMMANDS)
 
 _SCHED = {"fcfs": K.SCHED_FCFS, "frfcfs": K.SCHED_FRFCFS, "frfcfs_cap": K.SCHED_CAP}
+
 
 
 def sparse_constraints(lat: np.ndarray) -> np.ndarray:
@@ -52,12 +53,16 @@ def sparse_constraints(lat: np.ndarray) -> np.ndarray:
     return cons
 
 
-def constraint_table(spec: DramSpec) -> np.ndarray:
+def constraint_table(spec: DramSpec, config: ControllerConfig = ControllerConfig()) -> np.ndarray:
     """lat[level, preceding command, following kind] in cycles (docs/controller.md, "Timing
-    constraints", read as its Clarifications 1 and 8 say).
+    constraints", read as its Clarifications 1 and 8 say), for ``config``'s controller variant
+    and power management.
 
     Levels: same unit (bank, or subarray with MASA), same bank group, same rank, other rank of
-    the same channel. Missing entries are ``NO_CONSTRAINT``. nFAW is handled separately.
+    the same channel (a channel-wide rule is entered at the rank and the other-rank level).
+    Missing entries are ``NO_CONSTRAINT``. nFAW is handled separately; the PRE latency after a
+    power-down / self-refresh exit is applied by the kernel when the rank wakes (PRE is only
+    constrained at the unit level).
     """
     t = spec.timing
     lat = np.full((K.N_LEVELS, C.N_COMMANDS, K.N_KINDS), K.NO_CONSTRAINT, dtype=np.int64)
@@ -99,10 +104,35 @@ def constraint_table(spec: DramSpec) -> np.ndarray:
     add(K.LV_BG, wr, [K.K_WR], t.nCCD_L)
     add(K.LV_BG, wr, [K.K_RD], t.nCWL + t.nBL + t.nWTR_L)
     # other rank, same channel
-    add(K.LV_SIB, rd, [K.K_RD], t.nBL + t.nRTRS)
-    add(K.LV_SIB, wr, [K.K_WR], t.nBL + t.nRTRS)
-    add(K.LV_SIB, rd, [K.K_WR], t.nCL + t.nBL + t.nRTRS - t.nCWL)
-    add(K.LV_SIB, wr, [K.K_RD], t.nCWL + t.nBL + t.nRTRS - t.nCL)
+    if config.r21:
+        # Ramulator 2.1 (python/ramulator/dram/ddr3.py, ddr4.py): channel RD->RD, WR->WR nBL;
+        # sibling rank RD->RD/WR nBL + nCS, WR->RD nCWL + nBL + nCS - nCL (nCS = our nRTRS)
+        for level in (K.LV_RANK, K.LV_SIB):
+            add(level, rd, [K.K_RD], t.nBL)
+            add(level, wr, [K.K_WR], t.nBL)
+        add(K.LV_SIB, rd, [K.K_RD, K.K_WR], t.nBL + t.nRTRS)
+        add(K.LV_SIB, wr, [K.K_RD], t.nCWL + t.nBL + t.nRTRS - t.nCL)
+    else:
+        add(K.LV_SIB, rd, [K.K_RD], t.nBL + t.nRTRS)
+        add(K.LV_SIB, wr, [K.K_WR], t.nBL + t.nRTRS)
+        add(K.LV_SIB, rd, [K.K_WR], t.nCL + t.nBL + t.nRTRS - t.nCWL)
+        add(K.LV_SIB, wr, [K.K_RD], t.nCWL + t.nBL + t.nRTRS - t.nCL)
+    if config.power_management:
+        # power-down / self-refresh entry waits for the rank's operations (docs/controller.md)
+        low = [K.K_PDE, K.K_SRE]
+        add(K.LV_RANK, [C.ACT], low, t.nRC)
+        add(K.LV_RANK, [C.PRE, C.PREA], low, t.nRP)
+        add(K.LV_RANK, [C.RD], low, t.nCL + t.nBL + 1)
+        add(K.LV_RANK, [C.RDA], low, max(t.nCL + t.nBL + 1, t.nRTP + t.nRP))
+        add(K.LV_RANK, [C.WR], low, wr_to_pre)
+        add(K.LV_RANK, [C.WRA], low, wr_to_pre + t.nRP)
+        add(K.LV_RANK, [C.REF], low, t.nRFC)
+        add(K.LV_RANK, [C.PDE], [K.K_PDX], t.nCKE)
+        add(K.LV_RANK, [C.PDX], [K.K_ACT, K.K_RD, K.K_WR, K.K_PREA, K.K_REF] + low, t.nXP)
+        if config.self_refresh_idle is not None:
+            add(K.LV_RANK, [C.SRE], [K.K_SRX], t.nCKESR)
+            add(K.LV_RANK, [C.SRX], [K.K_ACT, K.K_PREA, K.K_REF] + low, t.nXS)
+            add(K.LV_RANK, [C.SRX], [K.K_RD, K.K_WR], t.nXSDLL)
     return lat
 
 
@@ -191,17 +221,23 @@ def _state_tables(spec: DramSpec, config: ControllerConfig, capacity: int | None
     prm[K.P_RQ], prm[K.P_WQ] = config.read_queue, config.write_queue
     prm[K.P_SCHED], prm[K.P_CAP] = _SCHED[config.scheduler], config.row_hit_cap
     prm[K.P_CLOSED] = int(config.page_policy == "closed")
-    prm[K.P_REFRESH], prm[K.P_NREFI] = int(config.refresh), t.nREFI
+    nrefi = config.nrefi(spec)
+    prm[K.P_REFRESH], prm[K.P_NREFI] = int(config.refresh), nrefi
     prm[K.P_NCL], prm[K.P_NBL], prm[K.P_NCWL], prm[K.P_NFAW] = t.nCL, t.nBL, t.nCWL, t.nFAW
     prm[K.P_HIST] = LATENCY_HIST_BINS
     # No request waits this long for a command unless the controller is stuck (a bug): every
     # wait is bounded by a few refresh intervals and the longest timing constraint.
-    prm[K.P_STALL] = 1000 * (t.nREFI + t.nRFC + t.nRC + t.nFAW) + (1 << 20)
+    prm[K.P_STALL] = 1000 * (nrefi + t.nRFC + t.nRC + t.nFAW + (t.nXSDLL or 0)) + (1 << 20)
+    prm[K.P_R21], prm[K.P_PM] = int(config.r21), int(config.power_management)
+    prm[K.P_PDI] = -1 if config.powerdown_idle is None else config.powerdown_idle
+    prm[K.P_SRI] = -1 if config.self_refresh_idle is None else config.self_refresh_idle
+    prm[K.P_NRFC], prm[K.P_NXP] = t.nRFC, t.nXP or 0
+    prm[K.P_NXS], prm[K.P_NXSDLL] = t.nXS or 0, t.nXSDLL or 0
     fprm = np.array([config.write_high_watermark * config.write_queue,
                      config.write_low_watermark * config.write_queue], dtype=np.float64)
 
     sc = i64(K.N_SCALARS)
-    sc[K.S_NEXT_REFI] = t.nREFI
+    sc[K.S_NEXT_REFI] = config.first_refresh_cycle(spec)
     sc[K.S_NFREE] = pool
     ut = i64(n_units, K.N_UF)
     ut[:, K.U_OPEN] = -1
@@ -216,16 +252,20 @@ def _state_tables(spec: DramSpec, config: ControllerConfig, capacity: int | None
             ut[:, K.UQ + q * K.QSTRIDE + f] = K.INF
     ct = i64(o.channels, K.N_CF)
     ct[:, K.C_LQ] = -1
-    return [sc, prm, fprm, sparse_constraints(constraint_table(spec)), ut,
+    rt = i64(n_ranks, K.N_RF)
+    rt[:, K.R_SROK] = 1
+    chc = i64(o.channels, K.N_CHF)
+    chc[:, K.CH_LASTR] = chc[:, K.CH_LASTW] = -1
+    return [sc, prm, fprm, sparse_constraints(constraint_table(spec, config)), ut,
             i64(n_ranks * o.bankgroups, K.N_KINDS),          # gt
-            i64(n_ranks, K.N_RF),                            # rt
+            rt,                                              # rt
             i64(n_banks),                                    # bt (cap counters)
             ct, i64(o.channels, 2, units_per_channel),       # ct, actu
             i64(o.channels, 3 * acap),                       # aq
             i64(pool, K.N_SF), np.arange(pool - 1, -1, -1, dtype=np.int64),   # slt, free
             i64(K.MAX_RECORDED, 2),                          # rbuf
             i64(n_banks, K.N_BF), i64(n_banks * o.subarrays, 2), i64(n_ranks, K.N_RKF),
-            i64(o.channels, K.N_CHF), i64(o.channels, LATENCY_HIST_BINS)]
+            chc, i64(o.channels, LATENCY_HIST_BINS)]
 
 
 class FastEngine:
@@ -240,9 +280,7 @@ class FastEngine:
 
     def __init__(self, spec: DramSpec, config: ControllerConfig, command_log: bool = False, *,
                  log_block: int = 1 << 16, _capacity: int | None = None):
-        if config.refresh and spec.timing.nRFC >= spec.timing.nREFI:
-            raise ValueError(f"{spec.name}: nRFC ({spec.timing.nRFC}) >= nREFI ({spec.timing.nREFI}): with "
-                             "refresh on, the controller would never leave refresh")
+        check_config(spec, config)
         self.spec, self.config, self.command_log = spec, config, command_log
         self._args = _state_tables(spec, config, _capacity)
         self._args[self._A_PRM][K.P_LOG] = int(command_log)
@@ -336,6 +374,15 @@ class FastEngine:
                                                              0)
         rc.forwarded_reads[:], rc.read_latency_sum[:] = chc[:, K.CH_FWD], chc[:, K.CH_LAT]
         rc.queue_occupancy_sum[:] = chc[:, K.CH_OCC]
+        rc.coalesced_writes[:] = chc[:, K.CH_COAL]
+        rc.last_column[:, 0], rc.last_column[:, 1] = chc[:, K.CH_LASTR], chc[:, K.CH_LASTW]
+        rc.prea_closed_units[:] = rkc[:, K.RK_PREA_UNITS]
+        # a power-down / self-refresh state held at the end lasts up to total_cycles
+        rest = np.maximum(rc.total_cycles - rt[:, K.R_PSINCE], 0)
+        ps = rt[:, K.R_PSTATE]
+        rc.pd_active_cycles[:] = rkc[:, K.RK_PDA] + np.where(ps == K.PS_PDA, rest, 0)
+        rc.pd_precharged_cycles[:] = rkc[:, K.RK_PDP] + np.where(ps == K.PS_PDP, rest, 0)
+        rc.sr_cycles[:] = rkc[:, K.RK_SR] + np.where(ps == K.PS_SR, np.maximum(rest - self.spec.timing.nRFC, 0), 0)
         rc.read_latency_hist[:] = a[self._A_HIST]
         return rc
 

@@ -46,8 +46,9 @@ from collections import deque
 import numpy as np
 import simpy
 
-from dramsim.commands import ACT, COMMAND_LOG_DTYPE, N_COMMANDS, PRE, PREA, RD, RDA, REF, WR, WRA
-from dramsim.config import ControllerConfig
+from dramsim.commands import (ACT, COMMAND_LOG_DTYPE, N_COMMANDS, PDE, PDX, PRE, PREA, RD, RDA, REF, SRE, SRX,
+                              WR, WRA)
+from dramsim.config import ControllerConfig, check_config
 from dramsim.counters import LATENCY_HIST_BINS, RawCounters
 from dramsim.requests import DecodedRequests
 from dramsim.spec import DramSpec
@@ -56,12 +57,13 @@ NEVER = 1 << 62          # "no such cycle"
 _END_UNKNOWN = 1 << 63   # end_cycle before the run's last cycle is known (> NEVER)
 _NO_REQUEST = 1 << 62    # larger than any trace index
 PROGRESS_EVERY = 1 << 14
+STBY, PDA, PDP, SR = 0, 1, 2, 3     # rank power states (standby, active / precharge power-down, SR)
 
 
 class _Latencies:
     """The constraint latencies of docs/controller.md, named after the command pair."""
 
-    def __init__(self, spec: DramSpec):
+    def __init__(self, spec: DramSpec, config: ControllerConfig):
         t = spec.timing
         self.nRC, self.nRCD, self.nRAS, self.nRP = t.nRC, t.nRCD, t.nRAS, t.nRP
         self.nRTP = t.nRTP
@@ -74,13 +76,32 @@ class _Latencies:
         self.rd_to_wr = t.nCL + t.nBL + 2 - t.nCWL
         self.wr_to_rd_S = t.nCWL + t.nBL + t.nWTR_S
         self.wr_to_rd_L = t.nCWL + t.nBL + t.nWTR_L
-        self.rd_to_rd_rank = t.nBL + t.nRTRS                    # other rank, same channel
-        self.wr_to_wr_rank = t.nBL + t.nRTRS
-        self.rd_to_wr_rank = t.nCL + t.nBL + t.nRTRS - t.nCWL
+        if config.r21:
+            # Ramulator 2.1 (python/ramulator/dram/ddr3.py, ddr4.py): channel RD->RD and WR->WR
+            # nBL (any rank), sibling rank RD->RD/WR nBL+nCS, WR->RD nCWL+nBL+nCS-nCL.
+            self.rd_to_rd_same = max(t.nCCD_S, t.nBL)
+            self.wr_to_wr_same = max(t.nCCD_S, t.nBL)
+            self.rd_to_rd_rank = t.nBL + t.nRTRS
+            self.wr_to_wr_rank = t.nBL
+            self.rd_to_wr_rank = t.nBL + t.nRTRS
+        else:
+            self.rd_to_rd_same = self.wr_to_wr_same = t.nCCD_S
+            self.rd_to_rd_rank = t.nBL + t.nRTRS                # other rank, same channel
+            self.wr_to_wr_rank = t.nBL + t.nRTRS
+            self.rd_to_wr_rank = t.nCL + t.nBL + t.nRTRS - t.nCWL
         self.wr_to_rd_rank = t.nCWL + t.nBL + t.nRTRS - t.nCL
-        self.nRFC, self.nREFI = t.nRFC, t.nREFI
+        self.nRFC = t.nRFC
+        self.nREFI = config.nrefi(spec)
         self.read_data = t.nCL + t.nBL                          # column command -> end of data
         self.write_data = t.nCWL + t.nBL
+        if config.power_management:                            # docs/controller.md, power rules
+            self.act_to_low = t.nRC
+            self.rd_to_low = t.nCL + t.nBL + 1
+            self.rda_to_low = max(t.nCL + t.nBL + 1, t.nRTP + t.nRP)
+            self.wr_to_low = self.wr_to_pre
+            self.wra_to_low = self.wra_to_act
+            self.nXP, self.nCKE = t.nXP, t.nCKE
+            self.nCKESR, self.nXS, self.nXSDLL = t.nCKESR, t.nXS, t.nXSDLL
 
 
 class _Queue:
@@ -188,6 +209,12 @@ class _Counters:
         self.read_latency_sum = [0] * nch
         self.read_latency_hist = [[0] * LATENCY_HIST_BINS for _ in range(nch)]
         self.queue_occupancy_sum = [0] * nch
+        self.coalesced_writes = [0] * nch
+        self.prea_closed_units = [0] * nr
+        self.pd_active_cycles = [0] * nr
+        self.pd_precharged_cycles = [0] * nr
+        self.sr_cycles = [0] * nr
+        self.last_column = [[-1, -1] for _ in range(nch)]
         self.total_cycles = 0
 
     def to_raw(self, spec: DramSpec) -> RawCounters:
@@ -233,6 +260,24 @@ class _Channel:
         self.low_mark = cfg.write_low_watermark * cfg.write_queue
         self.fcfs = cfg.scheduler == "fcfs"
         self.cap = cfg.row_hit_cap if cfg.scheduler == "frfcfs_cap" else 0
+        # Ramulator 2.1: a request whose next command would close a unit held by a request of A
+        # is no candidate (filtered before the scheduler picks); r2.0: picked, then dropped.
+        self.r21 = cfg.r21
+        # (closed page: every command closes its unit but ACT, so a held unit has no candidate)
+        self.filter_hits = cfg.r21 and closed
+        # Power management (docs/controller.md, "Power-down and self-refresh").
+        self.pm = cfg.power_management
+        self.pd_idle, self.sr_idle = cfg.powerdown_idle, cfg.self_refresh_idle
+        self.pstate = [STBY] * org.ranks
+        self.pstate_since = [0] * org.ranks
+        self.idle_since = [0] * org.ranks                       # cycle after the last non-power command
+        self.sr_ref_ok = [True] * org.ranks                     # a REF since the last SRX
+        self.rank_queued = [0] * org.ranks                      # requests of the rank in R and W
+        self.r_pde = [0] * org.ranks                            # earliest PDE / PDX / SRE / SRX
+        self.r_pdx = [0] * org.ranks
+        self.r_sre = [0] * org.ranks
+        self.r_srx = [0] * org.ranks
+        self.saved = {}                                         # unit -> timing saved while asleep
         # Bank state.
         self.open_row = [-1] * n_units
         self.held_by = [-1] * n_units                           # request of A holding the unit
@@ -258,7 +303,8 @@ class _Channel:
                                   for k in range(org.ranks)]
         self.one_group = n_groups == 1
         # Refresh.
-        self.next_refresh = L.nREFI if cfg.refresh else NEVER   # next multiple of nREFI to raise
+        # next refresh tick: nREFI-1, 2nREFI-1, ... (r2.1) or nREFI, 2nREFI, ... (r2.0-conservative)
+        self.next_refresh = cfg.first_refresh_cycle(spec) if cfg.refresh else NEVER
         self.refresh_pending = [False] * org.ranks
         self.n_refresh_pending = 0
         # Requests the front end decided to accept at a future cycle: (arrive cycle, id).
@@ -271,11 +317,13 @@ class _Channel:
         self.occ_since = 0
         self.occ_sum = 0
         # Scheduling of this process.
-        self.incremental = cfg.scheduler == "frfcfs"           # see arrival_bound and _step
-        self.t_eval = NEVER                                     # next cycle to run steps 1-5
+        # see arrival_bound and _step (power management: every issue is followed by a full look)
+        self.incremental = cfg.scheduler == "frfcfs" and not self.pm
+        self.t_eval = 0 if self.pm else NEVER                   # next cycle to run steps 1-6
+        # (power management: idle ranks power down on their own, so look at cycle 0 already)
         self.x_bound = -1                                       # see _step
         self.a_bound = -1                                       # see _best_active
-        self.wake = self.next_refresh                           # next cycle to handle at all
+        self.wake = min(self.next_refresh, self.t_eval)         # next cycle to handle at all
         self.horizon = self.wake - 1                            # state is final through this cycle
         self.running = False
         self.proc = None
@@ -348,7 +396,7 @@ class _Channel:
         if c >= self.next_refresh:                              # the refresh timer fired at c
             self.next_refresh += self.L.nREFI
             for k in range(self.ranks):
-                if not self.refresh_pending[k]:
+                if not self.refresh_pending[k] and self.pstate[k] != SR:   # (SR refreshes itself)
                     self.refresh_pending[k] = True
                     self.n_refresh_pending += 1
             evaluate = True
@@ -380,6 +428,8 @@ class _Channel:
         else:
             rq.accepted[q] = c
             self.R.add(q, rq.unit[q], rq.row[q])
+        if self.pm:
+            self.rank_queued[self.unit_rank[rq.unit[q]]] += 1
         self.occ_sum += self.occ_len * (c - self.occ_since)
         self.occ_since = c
         self.occ_len += 1
@@ -421,13 +471,13 @@ class _Channel:
                 return NEVER
             t, tg = self.u_act[u], self.g_act[g]
         elif o == rq.row[q]:
-            if len(rows[o]) > 1:
+            if len(rows[o]) > 1 or (self.filter_hits and self.held_by[u] >= 0):
                 return NEVER
             t, tg = (self.u_wr[u], self.g_wr[g]) if w else (self.u_rd[u], self.g_rd[g])
         else:
             hits = rows.get(o)
-            if len(ids) - (len(hits) if hits else 0) > 1:
-                return NEVER
+            if len(ids) - (len(hits) if hits else 0) > 1 or (self.r21 and self.held_by[u] >= 0):
+                return NEVER                                    # (r2.1: a PRE of a held unit is no candidate)
             t, tg = self.u_pre[u], 0
         if tg > t:
             t = tg
@@ -457,7 +507,8 @@ class _Channel:
         return self.R.col_cmd, (t if t > tg else tg)
 
     def _unit_ready(self, X: _Queue, u: int) -> int:
-        """Earliest cycle at which a candidate of unit ``u`` in queue ``X`` is ready."""
+        """Earliest cycle at which a candidate of unit ``u`` in queue ``X`` is ready (r2.1:
+        candidates that would close a held unit are none)."""
         if u not in X.units:
             return NEVER
         o = self.open_row[u]
@@ -466,18 +517,40 @@ class _Channel:
             t, tg = self.u_act[u], self.g_act[g]
             return t if t > tg else tg
         rows = X.units[u][1]
+        pre = self.u_pre[u] if not (self.r21 and self.held_by[u] >= 0) else NEVER
         if o not in rows:                                       # only other rows: PRE
-            return self.u_pre[u]
+            return pre
+        if self.filter_hits and self.held_by[u] >= 0:
+            return NEVER
         t, tg = (self.u_wr[u], self.g_wr[g]) if X.is_write else (self.u_rd[u], self.g_rd[g])
         if tg > t:
             t = tg
-        if len(rows) > 1 and self.u_pre[u] < t:                 # and other rows too
-            t = self.u_pre[u]
+        if len(rows) > 1 and pre < t:                           # and other rows too
+            t = pre
         return t
+
+    def _oldest_eligible(self, X: _Queue) -> int:
+        """The oldest request of X that is a candidate (r2.1: whose next command would not
+        close a unit held by a request of A); _NO_REQUEST if none."""
+        best = _NO_REQUEST
+        held_by, open_row = self.held_by, self.open_row
+        for u, (ids, rows) in X.units.items():
+            if held_by[u] < 0:
+                q = ids[0]
+            elif self.filter_hits:
+                continue
+            else:
+                hits = rows.get(open_row[u])
+                if not hits:
+                    continue
+                q = hits[0]
+            if q < best:
+                best = q
+        return best
 
     # ------------------------------------------------------------------ steps 1-5
     def _step(self, c: int) -> int:
-        """Steps 1-5 of cycle ``c``. Returns the next cycle (> c) at which a command may issue
+        """Steps 1-6 of cycle ``c``. Returns the next cycle (> c) at which a command may issue
         (a lower bound; NEVER if nothing can issue before something arrives).
 
         Under FR-FCFS the bound is tight enough that the controller rarely looks at a cycle in
@@ -497,7 +570,12 @@ class _Channel:
         if self.n_refresh_pending:
             self.x_bound = -1
             k = self.refresh_pending.index(True)
-            if self.rank_open_units[k]:
+            if self.pstate[k] != STBY:                          # power-down (never SR): exit first
+                t = self.r_pdx[k]
+                if t <= c:
+                    self._issue_pdx(c, k)
+                    return c + 1
+            elif self.rank_open_units[k]:
                 t = self.r_prea[k]
                 if t <= c:
                     if self.rank_active[k] == 0:
@@ -510,7 +588,21 @@ class _Channel:
                     self._issue_ref(c, k)
                     return c + 1
             return t if t < t_active else t_active
-        # 3. Write mode, then the selected queue.
+        # 3. Wake a sleeping rank that requests wait for.
+        if self.pm:
+            for k in range(self.ranks):
+                if self.pstate[k] != STBY and self.rank_queued[k]:
+                    sr = self.pstate[k] == SR
+                    t = self.r_srx[k] if sr else self.r_pdx[k]
+                    if t <= c:
+                        if sr:
+                            self._issue_srx(c, k)
+                        else:
+                            self._issue_pdx(c, k)
+                        return c + 1
+                    if t < t_active:
+                        t_active = t
+        # 4. Write mode, then the selected queue.
         W, R = self.W, self.R
         n_w = W.n
         if not self.write_mode:
@@ -520,15 +612,17 @@ class _Channel:
         X = W if mode else R
         if not X.n:
             self.x_bound = NEVER
-            return t_active
+            return self._power_step(c, t_active) if self.pm else t_active
         if self.x_bound > c and self.incremental:               # no candidate can be ready yet
             return self.x_bound if self.x_bound < t_active else t_active
         q, cmd, t_kind, ready = self._best_queued(X, c)
         if q < 0:
             t = min(t_kind)
             self.x_bound = t if not ready else c
-            return t if t < t_active else t_active
-        # 4. Never close a unit that a request of A is waiting on.
+            t = t if t < t_active else t_active
+            return self._power_step(c, t) if self.pm else t
+        # 5. (r2.0-conservative) Never close a unit that a request of A is waiting on. (r2.1
+        # filtered such requests out in _best_queued.)
         u = self.rq.unit[q]
         if cmd == ACT:
             t_col = self._issue_act(c, q, X)                    # q now waits in A
@@ -538,7 +632,7 @@ class _Channel:
             self.x_bound = c                                    # ready, but blocked for now
             t = min(t_kind)
             return t if t < t_active else t_active
-        # 5. Issue.
+        # Issue.
         elif cmd == PRE:
             self._issue_pre(c, q)
         else:
@@ -549,12 +643,47 @@ class _Channel:
         t = x if x < t_active else t_active
         return t if t > c else c + 1
 
+    def _power_step(self, c: int, t_next: int) -> int:
+        """Step 6 (nothing else issued at ``c``, no refresh pending): the first rank, in rank
+        order, whose power-management command is due and ready issues it. Returns the next cycle
+        to look at: ``c + 1`` after an issue, else min(``t_next``, the earliest cycle at which a
+        power-management command may become due and ready)."""
+        issue = {PDE: self._issue_pde, SRE: self._issue_sre, PDX: self._issue_pdx}
+        for k in range(self.ranks):
+            if self.rank_queued[k] or self.rank_active[k]:
+                continue
+            cmd, t = self._power_due(k, c)
+            if t <= c:
+                issue[cmd](c, k)
+                return c + 1
+            if t < t_next:
+                t_next = t
+        return t_next
+
+    def _power_due(self, k: int, c: int):
+        """(command, earliest cycle) of idle rank ``k``'s next power-management command, or
+        (None, NEVER). PDE and SRE always share their timing (every rule constrains both), and
+        the power-down threshold is the shorter one, so before self-refresh is due the
+        power-down (if enabled) is the earlier of the two."""
+        P, S = self.pd_idle, self.sr_idle
+        ps, idle = self.pstate[k], self.idle_since[k]
+        sr_ok = S is not None and self.sr_ref_ok[k]
+        if ps == STBY:
+            if sr_ok and not self.rank_open_units[k] and (P is None or c >= idle + S):
+                return SRE, max(self.r_sre[k], idle + S)
+            if P is not None:
+                return PDE, max(self.r_pde[k], idle + P)
+        elif ps == PDP and sr_ok:                               # deeper: exit, then SRE
+            return PDX, max(self.r_pdx[k], idle + S)
+        return None, NEVER
+
     def _after_active_issue(self, q: int, c: int) -> int:
         """FR-FCFS, after the column command of ``q`` (from A) at ``c``: a lower bound for the
         next cycle a command may issue. The other requests of A are re-timed; the served
-        queue keeps ``x_bound`` (ready cycles only grow, and being held by ``q`` never kept a
-        candidate out of it), except after an RDA/WRA: ``q``'s unit closed, so its requests
-        now wait for an ACT, a new candidate that is timed here."""
+        queue keeps ``x_bound`` (ready cycles only grow, and with r2.0-conservative being held
+        by ``q`` never kept a candidate out of it), except for ``q``'s unit: after an RDA/WRA it
+        closed, so its requests now wait for an ACT; with r2.1 its PRE (and closed-page column)
+        candidates were filtered out while ``q`` held it. Those are timed here."""
         if self.n_refresh_pending or self.x_bound <= c:
             return c + 1
         rq = self.rq
@@ -570,11 +699,13 @@ class _Channel:
             if t < t_next:
                 t_next = t
         self.a_bound = t_next
-        if self.closed_page:                                    # the unit closed: ACT candidates
+        if self.closed_page or self.r21:                        # new candidates of q's unit
             X = self.W if self.write_mode else self.R
-            t = self._unit_ready(X, self.rq.unit[q])
-            if t < self.x_bound:
-                self.x_bound = t
+            u = self.rq.unit[q]
+            if u in X.units:
+                t = self._unit_ready(X, u)
+                if t < self.x_bound:
+                    self.x_bound = t
         if self.x_bound < t_next:
             t_next = self.x_bound
         return t_next if t_next > c else c + 1
@@ -622,10 +753,14 @@ class _Channel:
 
         FR-FCFS looks at no more than two candidates per unit: for a closed unit its oldest
         request (ACT); for an open unit its oldest hit (column command) and its oldest request
-        to another row (PRE). The answer is the oldest candidate that is ready.
+        to another row (PRE). The answer is the oldest candidate that is ready. With r2.1 a
+        candidate that would close a unit held by a request of A is left out (Ramulator 2.1's
+        ``would_close_active`` filter), also from the FCFS / cap fallback "first request".
         """
         if self.fcfs:
-            q = X.oldest()
+            q = self._oldest_eligible(X) if self.r21 else X.oldest()
+            if q == _NO_REQUEST:
+                return -1, -1, (NEVER, NEVER, NEVER), ()
             cmd, t = self._ready(q)
             if t <= c:
                 return q, cmd, (NEVER, NEVER, NEVER), [(self.rq.unit[q], cmd)]
@@ -639,6 +774,8 @@ class _Channel:
         col_cmd = X.col_cmd
         cap = self.cap
         row_of = self.rq.row
+        held_by = self.held_by if self.r21 else None
+        filter_hits = self.filter_hits
         best, best_cmd, ready = _NO_REQUEST, -1, []
         t_act = t_col = t_pre = NEVER                           # earliest not-ready, by kind
         for u, (ids, rows) in X.units.items():
@@ -655,6 +792,11 @@ class _Channel:
                 elif t < t_act:
                     t_act = t
                 continue
+            only_hits = False
+            if held_by is not None and held_by[u] >= 0:        # r2.1: held, so no PRE candidate
+                if filter_hits or o not in rows:                # (nor, closed page, RDA/WRA)
+                    continue
+                only_hits = True
             if o in rows:                                       # hit: column command
                 t = u_col[u]
                 tg = g_col[unit_group[u]]
@@ -667,7 +809,7 @@ class _Channel:
                         best, best_cmd = q, col_cmd
                 elif t < t_col:
                     t_col = t
-                if len(rows) == 1:
+                if len(rows) == 1 or only_hits:
                     continue
             t = u_pre[u]                                        # conflict: PRE for the oldest
             if t <= c:
@@ -682,7 +824,9 @@ class _Channel:
         t_next = (t_act, t_col, t_pre)
         if best == _NO_REQUEST:
             if cap:                                             # fallback: first of X, timing only
-                q = X.oldest()
+                q = self._oldest_eligible(X) if self.r21 else X.oldest()
+                if q == _NO_REQUEST:
+                    return -1, -1, t_next, ready
                 cmd, t = self._ready(q)
                 if t <= c:
                     return q, cmd, t_next, ready
@@ -776,6 +920,9 @@ class _Channel:
         if self.r_ref[k] < c + L.nRC:
             self.r_ref[k] = c + L.nRC
         self.col_since_act[self.unit_bank[u]] = 0
+        if self.pm:
+            self._power_timing(k, c, c + L.act_to_low)
+            self.rank_queued[k] -= 1
         cnt.commands[rq.flat_rank[q]][ACT] += 1
         cnt.subarray_acts[rq.flat_sub[q]] += 1
         if not rq.classified[q]:
@@ -811,6 +958,8 @@ class _Channel:
             self.u_act[u] = c + L.nRP
         if self.r_ref[k] < c + L.nRP:
             self.r_ref[k] = c + L.nRP
+        if self.pm:
+            self._power_timing(k, c, c + L.nRP)
         cnt.commands[rq.flat_rank[q]][PRE] += 1
         if not rq.classified[q]:
             rq.classified[q] = 1
@@ -829,13 +978,13 @@ class _Channel:
             cmd = WRA if self.closed_page else WR
             g_same, g_other = self.g_wr, self.g_rd
             same_g, same_g_other = c + L.nCCD_L, c + L.wr_to_rd_L
-            same_r, same_r_other = c + L.nCCD_S, c + L.wr_to_rd_S
+            same_r, same_r_other = c + L.wr_to_wr_same, c + L.wr_to_rd_S
             other_r, other_r_other = c + L.wr_to_wr_rank, c + L.wr_to_rd_rank
         else:
             cmd = RDA if self.closed_page else RD
             g_same, g_other = self.g_rd, self.g_wr
             same_g, same_g_other = c + L.nCCD_L, c + L.rd_to_wr
-            same_r, same_r_other = c + L.nCCD_S, c + L.rd_to_wr
+            same_r, same_r_other = c + L.rd_to_rd_same, c + L.rd_to_wr
             other_r, other_r_other = c + L.rd_to_rd_rank, c + L.rd_to_wr_rank
         for gg in self.rank_groups[k]:
             if g_same[gg] < same_r:
@@ -865,6 +1014,13 @@ class _Channel:
             if self.r_prea[k] < to_pre:
                 self.r_prea[k] = to_pre
         self.col_since_act[self.unit_bank[u]] += 1
+        if self.pm:
+            if is_write:
+                self._power_timing(k, c, c + (L.wra_to_low if self.closed_page else L.wr_to_low))
+            else:
+                self._power_timing(k, c, c + (L.rda_to_low if self.closed_page else L.rd_to_low))
+            if not from_active:
+                self.rank_queued[k] -= 1
         # Statistics.
         fb = rq.flat_bank[q]
         cnt.commands[rq.flat_rank[q]][cmd] += 1
@@ -875,9 +1031,11 @@ class _Channel:
         if is_write:
             cnt.writes[fb] += 1
             end = c + L.write_data
+            cnt.last_column[self.ch][1] = c
         else:
             cnt.reads[fb] += 1
             end = c + L.read_data
+            cnt.last_column[self.ch][0] = c
             latency = end - rq.accepted.pop(q)
             cnt.read_latency_sum[self.ch] += latency
             self.latency_hist[latency if latency < LATENCY_HIST_BINS else LATENCY_HIST_BINS - 1] += 1
@@ -904,13 +1062,18 @@ class _Channel:
     def _issue_prea(self, c: int, k: int) -> None:
         L = self.L
         t = c + L.nRP
+        closed = 0
         for u in self.rank_units[k]:
             if self.open_row[u] >= 0:
                 self._close(c, u)
+                closed += 1
             if self.u_act[u] < t:                               # PREA->ACT nRP
                 self.u_act[u] = t
         if self.r_ref[k] < t:
             self.r_ref[k] = t
+        if self.pm:
+            self._power_timing(k, c, t)
+        self.cnt.prea_closed_units[self.rank_flat[k]] += closed
         self.cnt.commands[self.rank_flat[k]][PREA] += 1
         if self.logging:
             self._log(c, k, -1, -1, -1, -1, -1, PREA, -1)
@@ -924,9 +1087,85 @@ class _Channel:
             self.r_ref[k] = t
         self.refresh_pending[k] = False
         self.n_refresh_pending -= 1
+        if self.pm:
+            self._power_timing(k, c, t)
+            self.sr_ref_ok[k] = True
         self.cnt.commands[self.rank_flat[k]][REF] += 1
         if self.logging:
             self._log(c, k, -1, -1, -1, -1, -1, REF, -1)
+
+    # -- power management (only with cfg.powerdown_idle / self_refresh_idle)
+    def _power_timing(self, k: int, c: int, t: int) -> None:
+        """A non-power command to rank ``k`` at ``c``: PDE/SRE wait until ``t``; the rank is
+        idle from ``c + 1`` on."""
+        if self.r_pde[k] < t:
+            self.r_pde[k] = t
+        if self.r_sre[k] < t:
+            self.r_sre[k] = t
+        self.idle_since[k] = c + 1
+
+    def _sleep(self, c: int, k: int, state: int, cmd: int) -> None:
+        """PDE/SRE: nothing but the exit may issue to the rank; its units' timing is kept aside
+        (no command can reach them while asleep, so it is restored unchanged)."""
+        u_act, u_pre, u_rd, u_wr = self.u_act, self.u_pre, self.u_rd, self.u_wr
+        for u in self.rank_units[k]:
+            self.saved[u] = (u_act[u], u_pre[u], u_rd[u], u_wr[u])
+            u_act[u] = u_pre[u] = u_rd[u] = u_wr[u] = NEVER
+        self.pstate[k] = state
+        self.pstate_since[k] = c
+        self.cnt.commands[self.rank_flat[k]][cmd] += 1
+        if self.logging:
+            self._log(c, k, -1, -1, -1, -1, -1, cmd, -1)
+
+    def _wake(self, c: int, k: int, t_row: int, t_col: int, cmd: int) -> None:
+        """PDX/SRX at ``c``: the rank's units may take ACT/PRE from ``t_row``, column commands
+        from ``t_col``; PREA/REF from ``t_row``; PDE/SRE from ``t_row`` too."""
+        u_act, u_pre, u_rd, u_wr = self.u_act, self.u_pre, self.u_rd, self.u_wr
+        for u in self.rank_units[k]:
+            a, p, r, w = self.saved.pop(u)
+            u_act[u] = a if a > t_row else t_row
+            u_pre[u] = p if p > t_row else t_row
+            u_rd[u] = r if r > t_col else t_col
+            u_wr[u] = w if w > t_col else t_col
+        for tbl in (self.r_prea, self.r_ref, self.r_pde, self.r_sre):
+            if tbl[k] < t_row:
+                tbl[k] = t_row
+        for g in self.rank_groups[k]:                           # (an ACT resets the unit's column
+            for tbl, t in ((self.g_act, t_row), (self.g_rd, t_col), (self.g_wr, t_col)):   # timing)
+                if tbl[g] < t:
+                    tbl[g] = t
+        cnt, flat = self.cnt, self.rank_flat[k]
+        state, since = self.pstate[k], self.pstate_since[k]
+        if state == PDA:
+            cnt.pd_active_cycles[flat] += c - since
+        elif state == PDP:
+            cnt.pd_precharged_cycles[flat] += c - since
+        else:
+            cnt.sr_cycles[flat] += max(0, c - since - self.L.nRFC)
+        self.pstate[k] = STBY
+        cnt.commands[flat][cmd] += 1
+        if self.logging:
+            self._log(c, k, -1, -1, -1, -1, -1, cmd, -1)
+        self.x_bound = -1                                       # readiness went down: look again
+        self.a_bound = -1
+
+    def _issue_pde(self, c: int, k: int) -> None:
+        if self.r_pdx[k] < c + self.L.nCKE:
+            self.r_pdx[k] = c + self.L.nCKE
+        self._sleep(c, k, PDA if self.rank_open_units[k] else PDP, PDE)
+
+    def _issue_sre(self, c: int, k: int) -> None:
+        if self.r_srx[k] < c + self.L.nCKESR:
+            self.r_srx[k] = c + self.L.nCKESR
+        self._sleep(c, k, SR, SRE)
+
+    def _issue_pdx(self, c: int, k: int) -> None:
+        t = c + self.L.nXP
+        self._wake(c, k, t, t, PDX)
+
+    def _issue_srx(self, c: int, k: int) -> None:
+        self.sr_ref_ok[k] = False
+        self._wake(c, k, c + self.L.nXS, c + self.L.nXSDLL, SRX)
 
     def _forget_write(self, q: int) -> None:
         """A write left W (ACT or column command): it no longer forwards."""
@@ -965,6 +1204,7 @@ class _FrontEnd:
         sim, rq = self.sim, self.sim.rq
         channels = sim.channels
         arrive, chan, is_write, addr = rq.arrive, rq.channel, rq.is_write, rq.addr
+        coalesce = sim.config.r21
         n = rq.n
         self.waiting_for = self.full_queue = None
         q = self.next
@@ -976,11 +1216,12 @@ class _FrontEnd:
             exact = ctl.horizon >= f - 1         # (then nothing of ctl is still incoming)
             w = is_write[q]
             a = addr[q]
-            if not w and a in ctl.write_addrs:
+            if (coalesce or not w) and a in ctl.write_addrs:
                 if not exact:                    # the write may leave W before f: wait and see
                     self.waiting_for, self.need = ctl, f - 1
                     break
-                sim.cnt.forwarded_reads[ctl.ch] += 1
+                # a read is forwarded from the queued write; (r2.1) a write is coalesced into it
+                (sim.cnt.coalesced_writes if w else sim.cnt.forwarded_reads)[ctl.ch] += 1
                 q += 1
                 self.next, self.earliest = q, f + 1
                 sim.request_done(f)
@@ -1020,8 +1261,9 @@ class _FrontEnd:
 class _Simulation:
     def __init__(self, spec: DramSpec, config: ControllerConfig, requests: DecodedRequests,
                  command_log: bool, progress=None):
+        check_config(spec, config)
         self.spec, self.config = spec, config
-        self.L = _Latencies(spec)
+        self.L = _Latencies(spec, config)
         self.rq = _Requests(spec, config, requests, command_log)
         self.cnt = _Counters(spec)
         self.logging = command_log
@@ -1072,8 +1314,16 @@ class _Simulation:
         for ctl in self.channels:
             cnt.queue_occupancy_sum[ctl.ch] = ctl.occ_sum + ctl.occ_len * (self.end_cycle - ctl.occ_since)
             for k in range(ctl.ranks):
+                flat = ctl.rank_flat[k]
                 if ctl.rank_open_units[k]:
-                    cnt.active_cycles[ctl.rank_flat[k]] += max(0, cnt.total_cycles - ctl.rank_open_since[k])
+                    cnt.active_cycles[flat] += max(0, cnt.total_cycles - ctl.rank_open_since[k])
+                state, since = ctl.pstate[k], ctl.pstate_since[k]     # a low-power state held at the end
+                if state == PDA:
+                    cnt.pd_active_cycles[flat] += max(0, cnt.total_cycles - since)
+                elif state == PDP:
+                    cnt.pd_precharged_cycles[flat] += max(0, cnt.total_cycles - since)
+                elif state == SR:
+                    cnt.sr_cycles[flat] += max(0, cnt.total_cycles - since - self.L.nRFC)
         if self.progress is not None and PROGRESS_EVERY - self._progress_left:
             self.progress(PROGRESS_EVERY - self._progress_left)
         counters = cnt.to_raw(self.spec)

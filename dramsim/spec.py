@@ -83,6 +83,19 @@ class Timing:
     nRTRS: int
     nRFC: int
     nREFI: int
+    # Power-down and self-refresh (optional; needed only with power management on):
+    nXP: int | None = None      # power-down exit to any command (fast exit)
+    nXPDLL: int | None = None   # slow-exit (DLL off) power-down exit to RD/WR; not used (fast exit)
+    nCKE: int | None = None     # minimum power-down duration (tPD = tCKE)
+    nCKESR: int | None = None   # minimum self-refresh duration
+    nXS: int | None = None      # self-refresh exit to commands not needing the DLL
+    nXSDLL: int | None = None   # self-refresh exit to column commands (DLL relock, tDLLK)
+
+
+#: Timings power-down needs (nXPDLL is informational) and those self-refresh needs on top.
+POWERDOWN_TIMINGS = ("nXP", "nCKE")
+SELF_REFRESH_TIMINGS = ("nCKESR", "nXS", "nXSDLL")
+OPTIONAL_TIMINGS = ("nXP", "nXPDLL", "nCKE", "nCKESR", "nXS", "nXSDLL")
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,15 @@ class Currents:
     IDD4R: float
     IDD4W: float
     IDD5B: float
+    IDD2P: float | None = None   # precharge power-down (fast exit, IDD2P1)
+    IDD3P: float | None = None   # active power-down
+    IDD6: float | None = None    # self-refresh
+
+
+#: Currents power-down needs and the one self-refresh needs on top (all optional in a file).
+POWERDOWN_CURRENTS = ("IDD2P", "IDD3P")
+SELF_REFRESH_CURRENTS = ("IDD6",)
+OPTIONAL_CURRENTS = ("IDD2P", "IDD3P", "IDD6")
 
 
 @dataclass(frozen=True)
@@ -165,8 +187,9 @@ def _is_pow2(v: int) -> bool:
 
 # Section -> {key: (kind, required)}; kind is "int", "float" or "str".
 _ORG_KEYS = {f.name: ("int", f.name != "subarrays") for f in fields(Organization)}
-_TIMING_KEYS = {"tck_ns": ("float", True), **{f.name: ("int", True) for f in fields(Timing)}}
-_CURRENT_KEYS = {f.name: ("float", True) for f in fields(Currents)}
+_TIMING_KEYS = {"tck_ns": ("float", True),
+                **{f.name: ("int", f.name not in OPTIONAL_TIMINGS) for f in fields(Timing)}}
+_CURRENT_KEYS = {f.name: ("float", f.name not in OPTIONAL_CURRENTS) for f in fields(Currents)}
 _VDD_KEYS = {"nominal": ("float", True), "current_exponent": ("float", False), "table": ("list", False)}
 _VDD_POINT_KEYS = {f.name: ("float", True) for f in fields(VddPoint)}
 _TOP_KEYS = {"name": ("str", False), "base": ("str", False), "organization": ("table", True),
@@ -321,6 +344,8 @@ def _validate_timing(org: Organization, t: Timing, tck_ns: float, fail) -> None:
         fail("timing.tck_ns", f"must be > 0 ns, got {tck_ns}")
     for f in fields(Timing):
         value = getattr(t, f.name)
+        if value is None:
+            continue
         low = 0 if f.name == "nRTRS" else 1
         if value < low:
             fail(f"timing.{f.name}", f"must be >= {low} cycles, got {value}")
@@ -336,6 +361,10 @@ def _validate_timing(org: Organization, t: Timing, tck_ns: float, fail) -> None:
         fail("timing.nRCD", f"nRCD ({t.nRCD}) > nRAS ({t.nRAS})")
     if t.nRFC >= t.nREFI:
         fail("timing.nRFC", f"nRFC ({t.nRFC}) >= nREFI ({t.nREFI}): the device would never leave refresh")
+    for low_name, high_name in (("nXP", "nXPDLL"), ("nCKE", "nCKESR"), ("nXS", "nXSDLL"), ("nRFC", "nXS")):
+        lo, hi = getattr(t, low_name), getattr(t, high_name)
+        if lo is not None and hi is not None and hi < lo:
+            fail(f"timing.{high_name}", f"{high_name} ({hi}) < {low_name} ({lo})")
     for short, long_ in (("nRRD_S", "nRRD_L"), ("nCCD_S", "nCCD_L"), ("nWTR_S", "nWTR_L")):
         s, l_ = getattr(t, short), getattr(t, long_)
         if org.bankgroups == 1 and s != l_:
@@ -348,6 +377,8 @@ def _validate_timing(org: Organization, t: Timing, tck_ns: float, fail) -> None:
 def _validate_currents(c: Currents, fail) -> None:
     for f in fields(Currents):
         value = getattr(c, f.name)
+        if value is None:
+            continue
         if not value > 0:
             fail(f"currents.{f.name}", f"must be > 0 mA, got {value}")
     if c.IDD3N < c.IDD2N:
@@ -356,6 +387,28 @@ def _validate_currents(c: Currents, fail) -> None:
         if getattr(c, name) < c.IDD3N:
             fail(f"currents.{name}", f"{name} ({getattr(c, name)}) < IDD3N ({c.IDD3N}): "
                                      "the operation's energy above background would be negative")
+    for name, standby in (("IDD2P", "IDD2N"), ("IDD3P", "IDD3N"), ("IDD6", "IDD2N")):
+        value = getattr(c, name)
+        if value is not None and value > getattr(c, standby):
+            fail(f"currents.{name}", f"{name} ({value}) > {standby} ({getattr(c, standby)}): a low-power "
+                                     "state cannot draw more than standby")
+
+
+def power_data_error(spec: DramSpec, powerdown: bool, self_refresh: bool) -> str | None:
+    """None if ``spec`` has the timings and currents power-down (``powerdown``) and self-refresh
+    (``self_refresh``) need, else one line ``<file>: <section.key>: missing; ...``."""
+    need = []
+    if powerdown or self_refresh:
+        need += [("timing", k) for k in POWERDOWN_TIMINGS] + [("currents", k) for k in POWERDOWN_CURRENTS]
+    if self_refresh:
+        need += [("timing", k) for k in SELF_REFRESH_TIMINGS] + [("currents", k) for k in SELF_REFRESH_CURRENTS]
+    for section, key in need:
+        if getattr(spec.timing if section == "timing" else spec.currents, key) is None:
+            what = "power-down and self-refresh need" if self_refresh else "power-down needs"
+            return (f"{spec.source or spec.name}: {section}.{key}: missing; {what} "
+                    f"{', '.join(POWERDOWN_TIMINGS + (SELF_REFRESH_TIMINGS if self_refresh else ()))} "
+                    f"and {', '.join(POWERDOWN_CURRENTS + (SELF_REFRESH_CURRENTS if self_refresh else ()))}")
+    return None
 
 
 def _build_vdd_table(rows, t: Timing, tck_ns: float, vdd_nominal: float, fail) -> tuple[VddPoint, ...]:
@@ -387,3 +440,15 @@ def _build_vdd_table(rows, t: Timing, tck_ns: float, vdd_nominal: float, fail) -
             fail("vdd.table", f"{attr} {getattr(p, attr)} ns at the nominal {vdd_nominal} V is {n} cycles "
                                f"of {tck_ns} ns but timing.{n_name} is {getattr(t, n_name)}")
     return tuple(points)
+
+
+def spec_digest(spec: DramSpec) -> str:
+    """sha256 (hex) of everything that defines ``spec`` as simulated -- organisation, timings (at
+    its operating VDD), currents, VDD data, name -- but not the file it was read from. Command
+    logs record it so that the checker can tell whether it is checking against the same device."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+    doc = asdict(spec)
+    doc.pop("source", None)
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=repr).encode()).hexdigest()

@@ -8,7 +8,10 @@ Numbers are exact (no rounding here; round when printing). Conventions:
   percentile that lands there is a lower bound: ``latency_hist_saturated`` counts those reads);
 * bandwidth = (reads + writes) * burst_bytes / (total_cycles * tCK) in GB/s (1e9 B/s);
   forwarded reads do not use the DRAM bus and are excluded;
-* mean queue occupancy = queue_occupancy_sum / total_cycles (requests, per channel).
+* mean queue occupancy = queue_occupancy_sum / total_cycles (requests, per channel);
+* ``ramulator2``: the same run in Ramulator 2.1's definitions (docs/controller.md, "Read latency
+  and run length"): its read latency is ours + 1 cycle per read; its drained run length is
+  max(last read command + 1 + nCL + nBL, last write command + 1).
 """
 from __future__ import annotations
 
@@ -74,8 +77,10 @@ def summarize(spec: DramSpec, config: ControllerConfig, counters: RawCounters) -
 
     commands = {name: int(c.commands[:, i].sum()) for i, name in enumerate(COMMAND_NAMES)}
     reads, writes, fwd = int(c.reads.sum()), int(c.writes.sum()), int(c.forwarded_reads.sum())
+    coalesced = int(c.coalesced_writes.sum())
     totals = {
-        "reads": reads, "writes": writes, "forwarded_reads": fwd, "requests": reads + writes + fwd,
+        "reads": reads, "writes": writes, "forwarded_reads": fwd, "coalesced_writes": coalesced,
+        "requests": reads + writes + fwd + coalesced,
         **_row_stats(int(c.row_hits.sum()), int(c.row_misses.sum()), int(c.row_conflicts.sum())),
         "commands": commands,
         "read_latency": latency_stats(c.read_latency_hist.sum(axis=0), int(c.read_latency_sum.sum()), tck),
@@ -84,6 +89,8 @@ def summarize(spec: DramSpec, config: ControllerConfig, counters: RawCounters) -
         "mean_queue_occupancy": occupancy(int(c.queue_occupancy_sum.sum())),
         "energy_pj": energy.total_pj, "pj_per_request": energy.pj_per_request,
         "average_power_mw": energy.average_power_mw,
+        "power_state_cycles": power_state_cycles(c),
+        "ramulator2": ramulator2_view(spec, c),
     }
     channels = []
     for ch in range(n_ch):
@@ -91,6 +98,7 @@ def summarize(spec: DramSpec, config: ControllerConfig, counters: RawCounters) -
         r, w = int(c.reads[b].sum()), int(c.writes[b].sum())
         channels.append({
             "channel": ch, "reads": r, "writes": w, "forwarded_reads": int(c.forwarded_reads[ch]),
+            "coalesced_writes": int(c.coalesced_writes[ch]),
             **_row_stats(int(c.row_hits[b].sum()), int(c.row_misses[b].sum()), int(c.row_conflicts[b].sum())),
             "read_latency": latency_stats(c.read_latency_hist[ch], int(c.read_latency_sum[ch]), tck),
             "bandwidth_gb_per_s": bandwidth(r + w),
@@ -102,6 +110,10 @@ def summarize(spec: DramSpec, config: ControllerConfig, counters: RawCounters) -
             "channel": rk // n_rk, "rank": rk % n_rk,
             "commands": {name: int(c.commands[rk, i]) for i, name in enumerate(COMMAND_NAMES)},
             "active_cycles": int(c.active_cycles[rk]),
+            "prea_closed_units": int(c.prea_closed_units[rk]),
+            "pd_active_cycles": int(c.pd_active_cycles[rk]),
+            "pd_precharged_cycles": int(c.pd_precharged_cycles[rk]),
+            "sr_cycles": int(c.sr_cycles[rk]),
             "energy_pj": {k: float(v[rk]) for k, v in energy.per_rank_pj.items()},
         })
     banks = []
@@ -120,11 +132,30 @@ def summarize(spec: DramSpec, config: ControllerConfig, counters: RawCounters) -
                    "channels": n_ch, "ranks": n_rk, "bankgroups": org.bankgroups,
                    "banks_per_group": org.banks_per_group, "subarrays": org.subarrays,
                    "timing": asdict(spec.timing)},
-        "config": asdict(config),
+        "config": {**asdict(config), "effective_nrefi": config.nrefi(spec)},
         "totals": totals, "channels": channels, "ranks": ranks, "banks": banks, "subarrays": subarrays,
         "energy": energy.as_dict(),
         "notes": {"latency_hist_bins": LATENCY_HIST_BINS, "energy": energy.note},
     }
+
+
+def power_state_cycles(c: RawCounters) -> dict:
+    """Rank-cycles (summed over ranks) in each power state; they add up to ranks x total_cycles."""
+    total = int(c.total_cycles) * int(c.n_ranks_total)
+    act, pda, pdp, sr = (int(np.sum(a)) for a in (c.active_cycles, c.pd_active_cycles,
+                                                  c.pd_precharged_cycles, c.sr_cycles))
+    return {"active_standby": act - pda, "precharged_standby": total - act - pdp - sr,
+            "active_powerdown": pda, "precharged_powerdown": pdp, "self_refresh": sr}
+
+
+def ramulator2_view(spec: DramSpec, c: RawCounters) -> dict:
+    """Read latency and drained run length as Ramulator 2.1 defines them (docs/controller.md)."""
+    t = spec.timing
+    n_reads = int(c.read_latency_hist.sum())
+    last_rd, last_wr = int(c.last_column[:, 0].max()), int(c.last_column[:, 1].max())
+    ends = ([last_rd + 1 + t.nCL + t.nBL] if last_rd >= 0 else []) + ([last_wr + 1] if last_wr >= 0 else [])
+    return {"mean_read_latency_cycles": (int(c.read_latency_sum.sum()) + n_reads) / n_reads if n_reads else None,
+            "cycles_drained": max(ends) if ends else 0}
 
 
 def summary_rows(summary: dict) -> list[list]:

@@ -200,6 +200,8 @@ def test_rank_to_rank_read_gap():
     assert check_log(log_of(rows), SPEC2R, ControllerConfig()) == []
     rows[3] = (21, RD, 0, 5, 0, 0, 0)
     v = constraints(check_log(log_of(rows), SPEC2R, ControllerConfig()))
+    assert {"RD->column(other rank) nBL+nRTRS", "data bus"} <= v          # r2.1 (Ramulator 2.1's name)
+    v = constraints(check_log(log_of(rows), SPEC2R, ControllerConfig(controller="r2.0-conservative")))
     assert {"RD->RD(other rank) nBL+nRTRS", "data bus"} <= v
 
 
@@ -263,3 +265,39 @@ def test_cli_checks_against_the_reduced_vdd_timings(tmp_path, capsys):
     assert main([str(p), "--spec", "DDR3L-1600K", "--vdd", "1.025"]) == 1
     assert "nRCD" in capsys.readouterr().out
     assert main([str(p), "--spec", "DDR3L-1600K", "--vdd", "0.5"]) == 2
+
+
+def test_streaming_in_small_blocks_equals_one_pass(tmp_path):
+    """The CLI checks a file block by block (bounded memory): any block size gives the same
+    violations and counters as the whole log at once; a header does not shift line numbers."""
+    from dramsim import engine_fast
+    from dramsim.checker import _Replay
+    from dramsim.cmdlog import iter_command_log, make_header
+    spec = load_spec("DDR4-2400R", ranks=2)
+    cfg = ControllerConfig(powerdown_idle=30)
+    m = AddressMapper(spec)
+    rng = np.random.default_rng(3)
+    n = 400
+    addr = m.encode(0, rng.integers(0, 2, n), rng.integers(0, 4, n), rng.integers(0, 2, n),
+                    rng.integers(0, 3, n) * RPS, rng.integers(0, 8, n))
+    reqs = m.decode(addr, rng.random(n) < 0.3, np.sort(rng.integers(0, 30000, n)))
+    counters, log = engine_fast.run(spec, cfg, reqs, command_log=True)
+    bad = log.copy()
+    bad["cycle"][len(bad) // 2] += 1                       # one command a cycle late: some violation
+    p = tmp_path / "bad.log.csv"
+    write_command_log_csv(p, bad, make_header(spec, cfg, "RoBaRaCoCh", None, n))
+    whole = check_log(bad, spec, cfg, reqs, counters)
+    assert whole
+    for block in (1, 7, 1000):
+        run = _Replay(spec, cfg, reqs)
+        for rows in iter_command_log(p, chunk_rows=block):
+            run.feed(rows)
+        run.finish()
+        assert [str(v) for v in run.violations()] == [str(v) for v in whole if not v.constraint.startswith("counters")]
+    broken = tmp_path / "broken.log.csv"
+    lines = p.read_text().splitlines()
+    header_lines = sum(1 for x in lines if x.startswith("#")) + 1
+    lines[header_lines + 4] = lines[header_lines + 4].replace(",", ";", 1)   # the 5th row
+    broken.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CommandLogError, match=rf"broken.log.csv:{header_lines + 5}: cycle: not an integer"):
+        list(iter_command_log(broken))

@@ -55,6 +55,17 @@ BAD_CASES = {
     "no trace option": ([], "--trace: required"),
     "output over the trace": (["--trace", "{trace}", "--csv", "{trace}"], "--csv:"),
     "output dir missing": (["--trace", "{trace}", "--json", "{dir}/no/such/dir/x.json"], "--json:"),
+    "bad controller": (["--trace", "{trace}", "--controller", "r3"], "--controller:"),
+    "power-down idle 0": (["--trace", "{trace}", "--powerdown-idle", "0"], "--powerdown-idle:"),
+    "negative self-refresh idle": (["--trace", "{trace}", "--self-refresh-idle", "-4"], "--self-refresh-idle:"),
+    "self-refresh sooner than power-down": (["--trace", "{trace}", "--powerdown-idle", "100",
+                                             "--self-refresh-idle", "50"], "--self-refresh-idle: must be longer"),
+    "power-down on a spec without IDD2P": (["--trace", "{trace}", "--spec", "{nopd}", "--powerdown-idle", "10"],
+                                           "nopd.toml: currents.IDD2P: missing"),
+    "watermarks crossed": (["--trace", "{trace}", "--write-low-watermark", "0.9", "--write-high-watermark", "0.5"],
+                           "--write-low-watermark:"),
+    "watermark above 1": (["--trace", "{trace}", "--write-high-watermark", "1.5"], "--write-high-watermark:"),
+    "refresh interval within nRFC": (["--trace", "{trace}", "--refresh-interval", "100"], "--refresh-interval:"),
 }
 
 
@@ -63,8 +74,11 @@ def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, trace, capsys
     args, expected = BAD_CASES[case]
     bad_line = write_trace(tmp_path / "bad.trace", ["0x40 R", "# comment", "0x80 Q"])
     too_far = write_trace(tmp_path / "far.trace", ["0x40 R", "", "# big one next", "0x40000000000 W"])
+    nopd = tmp_path / "nopd.toml"                  # a complete spec file without the low-power currents
+    nopd.write_text("\n".join(line for line in (ROOT / "dramsim/specs/DDR3-1600K.toml").read_text().splitlines()
+                              if not line.startswith(("IDD2P", "IDD3P", "IDD6"))))
     before = trace.read_bytes()
-    fill = {"dir": tmp_path, "trace": trace, "bad_line": bad_line, "too_far": too_far}
+    fill = {"dir": tmp_path, "trace": trace, "bad_line": bad_line, "too_far": too_far, "nopd": nopd}
     argv = [a.format(**fill) for a in args]
     if "--json" not in argv and "--csv" not in argv:
         argv += ["--json", tmp_path / "o.json", "--command-log", tmp_path / "o.log.csv"]
@@ -76,6 +90,7 @@ def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, trace, capsys
     assert not any(p.exists() for p in outputs(tmp_path))
     assert trace.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]      # no temp files
+    assert not (tmp_path / "nopd.toml.ch0.rank0.drampower").exists()
 
 
 def test_good_run_writes_deterministic_outputs(tmp_path, trace, capsys):
@@ -91,7 +106,8 @@ def test_good_run_writes_deterministic_outputs(tmp_path, trace, capsys):
     doc = json.loads(a[0].read_text())
     assert doc["totals"]["requests"] == 150
     assert len(doc["channels"]) == 2 and len(doc["banks"]) == 2 * 16
-    assert doc["totals"]["reads"] + doc["totals"]["writes"] + doc["totals"]["forwarded_reads"] == 150
+    t = doc["totals"]
+    assert t["reads"] + t["writes"] + t["forwarded_reads"] + t["coalesced_writes"] == 150
     assert a[1].read_text().splitlines()[0] == "scope,metric,value"
     for ch in range(2):
         assert (tmp_path / f"a.log.csv.ch{ch}.rank0.drampower").stat().st_size > 0
@@ -115,6 +131,49 @@ def test_command_log_replays_clean_and_matches_counters(tmp_path, trace, capsys)
     doc = json.loads(json_path.read_text())
     assert doc["totals"]["commands"]["RDA"] == int(np.sum(log["command"] == 5))
     assert doc["totals"]["cycles_to_drain"] > int(log["cycle"].max())
+
+
+def test_controller_options_in_header_line_json_and_log_header(tmp_path, trace, capsys):
+    """Watermarks, refresh interval, controller variant and power management reach the printed
+    header line, the JSON and the command log's header, which the checker reads."""
+    from dramsim import checker
+    from dramsim.cmdlog import read_header
+    log_path, json_path = tmp_path / "r.log.csv", tmp_path / "r.json"
+    status, out, err = run_cli(capsys, "--trace", trace, "--ranks", "2", "--write-high-watermark", "0.5",
+                               "--write-low-watermark", "0.1", "--refresh-interval", "3120", "--powerdown-idle",
+                               "20", "--self-refresh-idle", "900", "--controller", "r2.0-conservative",
+                               "--command-log", log_path, "--json", json_path)
+    assert status == 0, err
+    assert ("controller r2.0-conservative, queues 32/32, write drain 0.1/0.5, refresh every 3120 cycles, "
+            "power-down 20, self-refresh 900") in out
+    cfg = json.loads(json_path.read_text())["config"]
+    assert (cfg["write_high_watermark"], cfg["write_low_watermark"], cfg["refresh_interval"],
+            cfg["effective_nrefi"], cfg["powerdown_idle"], cfg["controller"]) == (0.5, 0.1, 3120, 3120, 20,
+                                                                                "r2.0-conservative")
+    header, _ = read_header(log_path)
+    assert (header["ranks"], header["refresh_interval"], header["powerdown_idle"], header["requests"],
+            header["spec.name"], header["controller"]) == (2, 3120, 20, 150, "DDR3L-1600K", "r2.0-conservative")
+    assert checker.main([str(log_path), "--trace", str(trace)]) == 0        # everything from the header
+    capsys.readouterr()
+    # a flag that disagrees with the header is bad input, unless --override
+    assert checker.main([str(log_path), "--ranks", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "r.log.csv: header.ranks: the log says 2, --ranks says 1" in err
+    assert checker.main([str(log_path), "--controller", "r2.1", "--override"]) in (0, 1)
+    assert "warning:" in capsys.readouterr().err
+    # a spec that is not the run's (another device, or the file changed) is bad input too
+    assert checker.main([str(log_path), "--spec", "DDR3-1600K"]) == 2            # (1.5 V only)
+    assert "r.log.csv: header.vdd:" in capsys.readouterr().err
+    assert checker.main([str(log_path), "--spec", "DDR3L-1600K", "--channels", "2"]) == 2
+    assert "r.log.csv: header.channels" in capsys.readouterr().err
+    text = log_path.read_text()
+    tampered = tmp_path / "t.log.csv"
+    tampered.write_text(text.replace('# vdd = 1.35', '# vdd = 1.3'))
+    assert checker.main([str(tampered)]) == 2
+    assert "t.log.csv: header.spec.sha256" in capsys.readouterr().err
+    # --scheme still works, with a deprecation warning
+    assert checker.main([str(log_path), "--scheme", "RoBaRaCoCh"]) == 0
+    assert "--scheme is deprecated" in capsys.readouterr().err
 
 
 def test_vdd_slows_core_timings(tmp_path, trace, capsys):

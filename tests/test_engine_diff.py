@@ -3,10 +3,12 @@
 Both implement docs/controller.md, so on every input their RawCounters and command logs must be
 identical, element for element; the independent timing checker (dramsim/checker.py) must also
 accept the fast engine's logs. Inputs: hypothesis-generated small traces over every bundled spec,
-scheduler, page policy, salp mode, 1-2 channels and ranks, small queues and assorted write
-watermarks (write drains), reads and writes drawn from a small pool of lines (row hits,
-conflicts, read-after-write forwarding), with or without arrival cycles, with short refresh
-intervals; plus longer synthetic traces (traces.generate) per spec.
+scheduler, page policy, salp mode, controller variant (r2.1, r2.0-conservative), 1-2 channels
+and ranks, small queues and assorted write watermarks (write drains), reads and writes drawn
+from a small pool of lines (row hits, conflicts, read-after-write forwarding, write
+coalescing), with or without arrival cycles (also bursts separated by long idle stretches),
+with short refresh intervals, with and without power-down and self-refresh; plus longer
+synthetic traces (traces.generate) per spec.
 """
 from __future__ import annotations
 
@@ -56,16 +58,25 @@ def cases(draw):
     spec = load_spec(draw(st.sampled_from(SPECS)), channels=draw(st.integers(1, 2)),
                      ranks=draw(st.integers(1, 2)))
     t, org = spec.timing, spec.org
+    refi = None
     if draw(st.integers(0, 3)):                          # mostly: frequent refresh
         refi = t.nRFC + draw(st.integers(10, 300))
-        spec = dataclasses.replace(spec, timing=dataclasses.replace(t, nREFI=refi))
+        if draw(st.booleans()):                          # as a spec override or a controller setting
+            spec = dataclasses.replace(spec, timing=dataclasses.replace(t, nREFI=refi))
+            refi = None
     low, high = draw(st.sampled_from(WATERMARKS))
+    pd = draw(st.sampled_from([None, None, 1, 5, 60]))
+    sr = draw(st.sampled_from([None, None, 20, 300]))
+    if pd is not None and sr is not None and sr <= pd:
+        sr = pd + 1
     config = ControllerConfig(scheduler=draw(st.sampled_from(["fcfs", "frfcfs", "frfcfs_cap"])),
                               page_policy=draw(st.sampled_from(["open", "closed"])),
                               salp=draw(st.sampled_from(["none", "masa"])),
                               read_queue=draw(st.integers(1, 10)), write_queue=draw(st.integers(1, 10)),
                               write_low_watermark=low, write_high_watermark=high,
-                              row_hit_cap=draw(st.integers(1, 4)), refresh=draw(st.integers(0, 3)) > 0)
+                              row_hit_cap=draw(st.integers(1, 4)), refresh=draw(st.integers(0, 3)) > 0,
+                              controller=draw(st.sampled_from(["r2.1", "r2.1", "r2.0-conservative"])),
+                              refresh_interval=refi, powerdown_idle=pd, self_refresh_idle=sr)
     rps = org.rows // org.subarrays
     bank = st.tuples(st.integers(0, org.channels - 1), st.integers(0, org.ranks - 1),
                      st.integers(0, org.bankgroups - 1), st.integers(0, org.banks_per_group - 1))
@@ -77,12 +88,15 @@ def cases(draw):
     picks = draw(st.lists(st.integers(0, len(pool) - 1), min_size=n, max_size=n))
     is_write = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
     arrive = None
-    style = draw(st.sampled_from(["none", "sorted", "any"]))
-    if style != "none":
+    style = draw(st.sampled_from(["none", "sorted", "any", "gaps"]))
+    if style in ("sorted", "any"):
         arrive = np.array(draw(st.lists(st.integers(-1, 40 * n + 20), min_size=n, max_size=n)),
                           dtype=np.int64)
         if style == "sorted":
             arrive = np.sort(arrive)
+    elif style == "gaps":                                # bursts and idle stretches (power-down)
+        arrive = np.cumsum(draw(st.lists(st.sampled_from([0, 0, 0, 2, 40, 700, 3000]), min_size=n,
+                                         max_size=n))).astype(np.int64)
     m = AddressMapper(spec)
     coords = np.array([(*pool[i][0], pool[i][1], pool[i][2]) for i in picks], dtype=np.int64).reshape(-1, 6).T
     return spec, config, m.decode(m.encode(*coords), is_write, arrive)

@@ -191,8 +191,9 @@ def test_large_random_trace_invariants(page):
     d = AddressMapper(spec).decode_records(rec)
     c, _ = engine_fast.run(spec, ControllerConfig(page_policy=page), d)
     served = int(c.reads.sum() + c.writes.sum())
-    assert served + int(c.forwarded_reads.sum()) == n
-    assert int(c.writes.sum()) == int(rec["is_write"].sum())
+    assert served + int(c.forwarded_reads.sum()) + int(c.coalesced_writes.sum()) == n
+    assert int(c.writes.sum() + c.coalesced_writes.sum()) == int(rec["is_write"].sum())
+    assert c.coalesced_writes.sum() > 0                   # (r2.1: a write of a just-written line)
     assert int(c.row_hits.sum() + c.row_misses.sum() + c.row_conflicts.sum()) == served
     # a miss issues its own ACT (once: then it sits in A until served); a conflict's PRE may be
     # followed by another request's ACT to the same row, which then serves it as a hit

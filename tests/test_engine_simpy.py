@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dramsim import engine_simpy
 from dramsim.address import AddressMapper
-from dramsim.commands import ACT, PRE, PREA, RD, RDA, REF, WR, WRA
+from dramsim.commands import ACT, PDE, PDX, PRE, PREA, RD, RDA, REF, SRE, SRX, WR, WRA
 from dramsim.config import ControllerConfig
 from dramsim.spec import bundled_spec_names, load_spec
 
@@ -204,16 +204,24 @@ def test_write_drain_watermarks():
 
 @st.composite
 def small_runs(draw):
+    """(spec, config, DecodedRequests): every controller variant, scheduler, page policy, SALP
+    mode, 1-2 channels and ranks, small queues, short refresh intervals, and power management
+    (power-down / self-refresh after short idle times, arrivals with long gaps)."""
     name = draw(st.sampled_from(SPECS))
     spec = load_spec(name, channels=draw(st.sampled_from([1, 2])), ranks=draw(st.sampled_from([1, 2])))
     t = spec.timing
-    refi = draw(st.sampled_from([t.nREFI, 300 + t.nRFC]))  # short intervals exercise refresh
-    spec = dataclasses.replace(spec, timing=dataclasses.replace(t, nREFI=refi))
+    refi = draw(st.sampled_from([None, 300 + t.nRFC]))    # short intervals exercise refresh
+    pd = draw(st.sampled_from([None, None, 1, 7, 40]))
+    sr = draw(st.sampled_from([None, None, 30, 400]))
+    if pd is not None and sr is not None and sr <= pd:
+        sr = pd + 1
     config = ControllerConfig(scheduler=draw(st.sampled_from(["fcfs", "frfcfs", "frfcfs_cap"])),
                               page_policy=draw(st.sampled_from(["open", "closed"])),
                               salp=draw(st.sampled_from(["none", "masa"])),
                               read_queue=draw(st.integers(1, 8)), write_queue=draw(st.integers(1, 8)),
-                              row_hit_cap=draw(st.integers(1, 4)), refresh=draw(st.booleans()))
+                              row_hit_cap=draw(st.integers(1, 4)), refresh=draw(st.booleans()),
+                              controller=draw(st.sampled_from(["r2.1", "r2.0-conservative"])),
+                              refresh_interval=refi, powerdown_idle=pd, self_refresh_idle=sr)
     org = spec.org
     n = draw(st.integers(0, 60))
     rps = org.rows // org.subarrays
@@ -223,10 +231,14 @@ def small_runs(draw):
     coords = draw(st.lists(coord, min_size=n, max_size=n))
     is_write = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     arrive = None
-    if draw(st.booleans()):
+    style = draw(st.sampled_from(["none", "any", "sorted", "gaps"]))
+    if style in ("any", "sorted"):
         arrive = draw(st.lists(st.integers(-1, 40 * n + 10), min_size=n, max_size=n))
-        if draw(st.booleans()):
+        if style == "sorted":
             arrive = sorted(arrive)
+    elif style == "gaps":                                  # bursts separated by idle stretches
+        gaps = draw(st.lists(st.sampled_from([0, 0, 0, 3, 50, 900, 2500]), min_size=n, max_size=n))
+        arrive = np.cumsum(gaps).tolist()
     d = requests(spec, coords or np.zeros((0, 6), np.int64), is_write or None, arrive)
     return spec, config, d
 
@@ -241,9 +253,11 @@ def test_counters_are_consistent(case):
     c, log = run(spec, config=config, d=d)
     n = len(d)
     served = int(c.reads.sum() + c.writes.sum())
-    assert served + int(c.forwarded_reads.sum()) == n
+    assert served + int(c.forwarded_reads.sum()) + int(c.coalesced_writes.sum()) == n
     assert int(c.row_hits.sum() + c.row_misses.sum() + c.row_conflicts.sum()) == served
-    assert int(c.writes.sum()) == int(np.sum(d.is_write))
+    assert int(c.writes.sum() + c.coalesced_writes.sum()) == int(np.sum(d.is_write))
+    if config.controller != "r2.1":
+        assert c.coalesced_writes.sum() == 0
     assert c.commands[:, [RD, RDA]].sum() == c.reads.sum()
     assert c.commands[:, [WR, WRA]].sum() == c.writes.sum()
     assert c.commands[:, ACT].sum() == c.subarray_acts.sum()
@@ -257,6 +271,9 @@ def test_counters_are_consistent(case):
         assert c.commands[:, [RDA, WRA]].sum() == 0
     if not config.refresh:
         assert c.commands[:, [REF, PREA]].sum() == 0
+    if not config.power_management:
+        assert c.commands[:, [PDE, PDX, SRE, SRX]].sum() == 0
+    assert np.all(c.pd_active_cycles + c.pd_precharged_cycles + c.sr_cycles <= c.total_cycles)
     if n:
         last_col = log[np.isin(log["command"], [RD, WR, RDA, WRA])]["cycle"].max()
         assert c.total_cycles > last_col

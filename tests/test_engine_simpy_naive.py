@@ -3,23 +3,28 @@
 It shares no code with dramsim/engine_simpy.py: every cycle it runs the document's steps in
 order, scans whole queues, and checks timing by replaying the constraint table below against
 the history of issued commands ("Y may issue at c >= c_X + n for every earlier X"). Slow
-(fine for a few hundred requests) and meant to be obviously right.
+(fine for a few hundred requests) and meant to be obviously right. Both controller variants
+(r2.1, r2.0-conservative) and power management are modelled.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from dramsim.commands import ACT, COMMAND_LOG_DTYPE, PRE, PREA, RD, RDA, REF, WR, WRA
+from dramsim.commands import (ACT, COMMAND_LOG_DTYPE, PDE, PDX, PRE, PREA, RD, RDA, REF, SRE, SRX, WR,
+                              WRA)
 from dramsim.counters import LATENCY_HIST_BINS, RawCounters
 
 READS, WRITES = (RD, RDA), (WR, WRA)
 COLS = READS + WRITES
+STBY, PDA, PDP, SR = 0, 1, 2, 3
 
 
-def constraint_table(t):
-    """(scope, preceding commands, following commands, latency) -- the document's list."""
+def constraint_table(t, config):
+    """(scope, preceding commands, following commands, latency) -- the document's list.
+    Scopes: unit, rank, group (same bank group), other (another rank of the channel), channel
+    (any rank of the channel)."""
     wr_pre = t.nCWL + t.nBL + t.nWR
-    return [
+    rules = [
         # same unit (bank, or subarray with masa)
         ("unit", (ACT,), (ACT,), t.nRC),
         ("unit", (ACT,), COLS, t.nRCD),
@@ -49,12 +54,42 @@ def constraint_table(t):
         ("rank", (REF,), (ACT,), t.nRFC),
         ("rank", (REF,), (REF,), t.nRFC),
         ("rank", (PREA,), (ACT,), t.nRP),
-        # other rank, same channel
-        ("other", READS, READS, t.nBL + t.nRTRS),
-        ("other", WRITES, WRITES, t.nBL + t.nRTRS),
-        ("other", READS, WRITES, t.nCL + t.nBL + t.nRTRS - t.nCWL),
-        ("other", WRITES, READS, t.nCWL + t.nBL + t.nRTRS - t.nCL),
     ]
+    if config.controller == "r2.1":
+        rules += [
+            ("channel", READS, READS, t.nBL),
+            ("channel", WRITES, WRITES, t.nBL),
+            ("other", READS, COLS, t.nBL + t.nRTRS),
+            ("other", WRITES, READS, t.nCWL + t.nBL + t.nRTRS - t.nCL),
+        ]
+    else:
+        rules += [
+            ("other", READS, READS, t.nBL + t.nRTRS),
+            ("other", WRITES, WRITES, t.nBL + t.nRTRS),
+            ("other", READS, WRITES, t.nCL + t.nBL + t.nRTRS - t.nCWL),
+            ("other", WRITES, READS, t.nCWL + t.nBL + t.nRTRS - t.nCL),
+        ]
+    if config.powerdown_idle is not None or config.self_refresh_idle is not None:
+        low = (PDE, SRE)
+        rules += [
+            ("rank", (ACT,), low, t.nRC),
+            ("rank", (PRE, PREA), low, t.nRP),
+            ("rank", (RD,), low, t.nCL + t.nBL + 1),
+            ("rank", (RDA,), low, max(t.nCL + t.nBL + 1, t.nRTP + t.nRP)),
+            ("rank", (WR,), low, wr_pre),
+            ("rank", (WRA,), low, wr_pre + t.nRP),
+            ("rank", (REF,), low, t.nRFC),
+            ("rank", (PDE,), (PDX,), t.nCKE),
+            ("rank", (PDX,), (ACT, PRE, PREA, REF, PDE, SRE) + COLS, t.nXP),
+        ]
+        if config.self_refresh_idle is not None:
+            rules += [
+                ("rank", (SRX,), low, t.nXS),
+                ("rank", (SRE,), (SRX,), t.nCKESR),
+                ("rank", (SRX,), (ACT, PRE, PREA, REF), t.nXS),
+                ("rank", (SRX,), COLS, t.nXSDLL),
+            ]
+    return rules
 
 
 class NaiveController:
@@ -63,8 +98,9 @@ class NaiveController:
         org = spec.org
         self.org = org
         self.masa = config.salp == "masa"
+        self.r21 = config.controller == "r2.1"
         self.rules = {}           # (preceding, following) -> [(scope, latency)]
-        for scope, prev, foll, lat in constraint_table(spec.timing):
+        for scope, prev, foll, lat in constraint_table(spec.timing, config):
             for a in prev:
                 for b in foll:
                     self.rules.setdefault((a, b), []).append((scope, lat))
@@ -75,20 +111,26 @@ class NaiveController:
                          col=int(d.column[i])) for i in range(self.n)]
         self.counters = RawCounters.zeros(org.channels, org.ranks, org.banks, org.subarrays)
         self.log = []
-        nch = org.channels
+        nch, nrk = org.channels, org.ranks
         self.R = [[] for _ in range(nch)]
         self.W = [[] for _ in range(nch)]
         self.A = [[] for _ in range(nch)]
         self.write_mode = [False] * nch
         self.open = {}            # (ch, rk, bg, ba, sa-or-0) -> row
-        self.history = [[] for _ in range(nch)]   # issued (cycle, cmd, rk, bg, ba, unit key)
-        self.ref_pending = [[False] * org.ranks for _ in range(nch)]
+        self.history = [[] for _ in range(nch)]   # issued (cycle, cmd, rk, bg, unit key)
+        self.ref_pending = [[False] * nrk for _ in range(nch)]
         self.cap_count = {}       # (ch, rk, bg, ba) -> column commands since ACT
         self.classified = [False] * self.n
         self.accepted = [0] * self.n
         self.active_per_cycle = {}  # (ch, rk) -> cycles at whose end a unit of the rank was open
+        # power management
+        self.ps = [[STBY] * nrk for _ in range(nch)]
+        self.ps_since = [[0] * nrk for _ in range(nch)]
+        self.idle_since = [[0] * nrk for _ in range(nch)]
+        self.sr_ref_ok = [[True] * nrk for _ in range(nch)]
         t = spec.timing
-        self.window = max(t.nRFC, t.nFAW, t.nRC, t.nCWL + t.nBL + t.nWR + t.nRP, t.nCL + t.nBL + 2) + 1
+        self.window = max(t.nRFC, t.nFAW, t.nRC, t.nCWL + t.nBL + t.nWR + t.nRP, t.nCL + t.nBL + 2,
+                          t.nXS or 0, t.nXSDLL or 0, t.nXP or 0, t.nCKESR or 0) + 1
 
     # -- helpers
     def unit(self, r):
@@ -97,6 +139,9 @@ class NaiveController:
     def flat_bank(self, r):
         o = self.org
         return ((r["ch"] * o.ranks + r["rk"]) * o.bankgroups + r["bg"]) * o.banks_per_group + r["ba"]
+
+    def rank_open(self, ch, rk):
+        return any(k[0] == ch and k[1] == rk for k in self.open)
 
     def next_cmd(self, i):
         r = self.req[i]
@@ -115,6 +160,8 @@ class NaiveController:
             for scope, lat in self.rules.get((hcmd, cmd), ()):
                 if c >= hc + lat:
                     continue
+                if scope == "channel":
+                    return False
                 if scope == "unit" and unit is not None and hunit == unit:
                     return False
                 if scope == "rank" and hrk == rk:
@@ -131,6 +178,8 @@ class NaiveController:
 
     def ready(self, c, i, cmd):
         r = self.req[i]
+        if self.ps[r["ch"]][r["rk"]] != STBY:        # its rank sleeps: only the exit may issue
+            return False
         return self.timing_ok(c, r["ch"], cmd, r["rk"], r["bg"], self.unit(r))
 
     def capped(self, i, cmd):
@@ -138,6 +187,14 @@ class NaiveController:
             return False
         r = self.req[i]
         return self.cap_count.get((r["ch"], r["rk"], r["bg"], r["ba"]), 0) >= self.cfg.row_hit_cap
+
+    def held(self, ch, i):
+        """Another request of A holds i's unit."""
+        u = self.unit(self.req[i])
+        return any(self.unit(self.req[j]) == u for j in self.A[ch] if j != i)
+
+    def closing(self, i):
+        return self.next_cmd(i) in (PRE, RDA, WRA)
 
     def best(self, c, X):
         if not X:
@@ -149,6 +206,13 @@ class NaiveController:
                     return i
         return X[0]
 
+    def refresh_tick(self, c):
+        cfg = self.cfg
+        if not cfg.refresh:
+            return False
+        n = cfg.refresh_interval or self.t.nREFI
+        return (c + 1) % n == 0 if self.r21 else (c > 0 and c % n == 0)
+
     # -- the cycle
     def run(self):
         t, org, cfg = self.t, self.org, self.cfg
@@ -156,15 +220,21 @@ class NaiveController:
         nxt = 0
         c = 0
         while True:
-            if cfg.refresh and c > 0 and c % t.nREFI == 0:
+            if self.refresh_tick(c):
                 for ch in range(org.channels):
-                    self.ref_pending[ch] = [True] * org.ranks
+                    for rk in range(org.ranks):
+                        if self.ps[ch][rk] != SR:
+                            self.ref_pending[ch][rk] = True
             if nxt < self.n:
                 r = self.req[nxt]
                 if r["arrive"] <= c:
                     ch = r["ch"]
-                    if not r["w"] and any(self.req[j]["addr"] == r["addr"] for j in self.W[ch]):
+                    queued = any(self.req[j]["addr"] == r["addr"] for j in self.W[ch])
+                    if not r["w"] and queued:
                         cnt.forwarded_reads[ch] += 1
+                        nxt += 1
+                    elif r["w"] and queued and self.r21:
+                        cnt.coalesced_writes[ch] += 1
                         nxt += 1
                     else:
                         q, cap = (self.W[ch], cfg.write_queue) if r["w"] else (self.R[ch], cfg.read_queue)
@@ -178,7 +248,7 @@ class NaiveController:
                 cnt.queue_occupancy_sum[ch] += len(self.R[ch]) + len(self.W[ch]) + len(self.A[ch])
             for ch in range(org.channels):
                 for rk in range(org.ranks):
-                    if any(k[0] == ch and k[1] == rk for k in self.open):
+                    if self.rank_open(ch, rk):
                         self.active_per_cycle.setdefault((ch, rk), []).append(c)
             busy = any(self.R[ch] or self.W[ch] or self.A[ch] for ch in range(org.channels))
             if nxt == self.n and not busy:
@@ -188,11 +258,49 @@ class NaiveController:
         total = cnt.total_cycles
         for (ch, rk), cycles in self.active_per_cycle.items():
             n_active = sum(1 for x in cycles if x < total)
-            if any(k[0] == ch and k[1] == rk for k in self.open):
+            if self.rank_open(ch, rk):
                 n_active += max(0, total - (end + 1))
             cnt.active_cycles[ch * org.ranks + rk] = n_active
+        for ch in range(org.channels):
+            for rk in range(org.ranks):
+                self.leave_state(total, ch, rk)      # (states still held at the end, clipped)
         log = np.array(self.log, dtype=COMMAND_LOG_DTYPE) if self.log else np.zeros(0, COMMAND_LOG_DTYPE)
         return cnt, log
+
+    def leave_state(self, end, ch, rk):
+        """Account the power state rank rk leaves at cycle ``end`` (a PDX/SRX, or total_cycles)."""
+        cnt, ps = self.counters, self.ps[ch][rk]
+        if ps == STBY:
+            return
+        k = ch * self.org.ranks + rk
+        since = self.ps_since[ch][rk]
+        if ps == PDA:
+            cnt.pd_active_cycles[k] += max(0, end - since)
+        elif ps == PDP:
+            cnt.pd_precharged_cycles[k] += max(0, end - since)
+        else:
+            cnt.sr_cycles[k] += max(0, end - since - self.t.nRFC)
+
+    def demand(self, ch, rk, queues):
+        return any(self.req[j]["rk"] == rk for q in queues for j in q)
+
+    def power_command(self, c, ch, rk):
+        """Step 6: the power-management command rank rk wants at c (or None)."""
+        cfg = self.cfg
+        P, S = cfg.powerdown_idle, cfg.self_refresh_idle
+        ps = self.ps[ch][rk]
+        if self.ref_pending[ch][rk] or self.demand(ch, rk, (self.R[ch], self.W[ch], self.A[ch])):
+            return None
+        idle = self.idle_since[ch][rk]
+        if ps == STBY:
+            if (S is not None and not self.rank_open(ch, rk) and self.sr_ref_ok[ch][rk]
+                    and c >= idle + S):
+                return SRE
+            if P is not None and c >= idle + P:
+                return PDE
+        elif ps == PDP and S is not None and self.sr_ref_ok[ch][rk] and c >= idle + S:
+            return PDX
+        return None
 
     def channel_cycle(self, c, ch):
         hist = self.history[ch]
@@ -200,18 +308,34 @@ class NaiveController:
             hist.pop(0)
         A, R, W = self.A[ch], self.R[ch], self.W[ch]
         cand = None    # (kind, request or rank, cmd)
+        # 1. the active list
         if A:
             q = self.best(c, A)
             cmd = self.next_cmd(q)
             if self.ready(c, q, cmd):
                 cand = ("req", q, cmd)
+        # 2. refresh
         if cand is None and any(self.ref_pending[ch]):
             rk = self.ref_pending[ch].index(True)
-            any_open = any(k[0] == ch and k[1] == rk for k in self.open)
-            cmd = PREA if any_open else REF
+            if self.ps[ch][rk] != STBY:
+                cmd = PDX
+            else:
+                cmd = PREA if self.rank_open(ch, rk) else REF
             if not self.timing_ok(c, ch, cmd, rk):
                 return
-            cand = ("ref", rk, cmd)
+            if cmd == PREA and any(self.req[j]["rk"] == rk for j in A):
+                return
+            cand = ("rank", rk, cmd)
+        # 3. wake a sleeping rank that has requests waiting
+        if cand is None:
+            for rk in range(self.org.ranks):
+                ps = self.ps[ch][rk]
+                if ps != STBY and self.demand(ch, rk, (R, W)):
+                    cmd = SRX if ps == SR else PDX
+                    if self.timing_ok(c, ch, cmd, rk):
+                        cand = ("rank", rk, cmd)
+                        break
+        # 4. the read or write queue
         if cand is None:
             nw, nr = len(W), len(R)
             cfg = self.cfg
@@ -222,36 +346,57 @@ class NaiveController:
             elif (nw < lo and nr > 0) or nw == 0:
                 self.write_mode[ch] = False
             X = W if self.write_mode[ch] else R
+            if self.r21:          # Ramulator 2.1: requests that would close a held unit are not candidates
+                X = [i for i in X if not (self.closing(i) and self.held(ch, i))]
             q = self.best(c, X)
-            if q is None:
+            if q is not None:
+                cmd = self.next_cmd(q)
+                if self.ready(c, q, cmd):
+                    cand = ("req", q, cmd)
+            # 5. (r2.0-conservative) never close a unit that a request of A is waiting on
+            if cand is not None and not self.r21 and cmd in (PRE, RDA, WRA) and self.held(ch, q):
                 return
-            cmd = self.next_cmd(q)
-            if not self.ready(c, q, cmd):
+        # 6. power management when nothing else issues
+        if cand is None:
+            if self.cfg.powerdown_idle is None and self.cfg.self_refresh_idle is None:
                 return
-            cand = ("req", q, cmd)
-        kind, who, cmd = cand
-        # step 4
-        if kind == "ref":
-            if cmd == PREA and any(self.req[j]["rk"] == who for j in A):
+            for rk in range(self.org.ranks):
+                cmd = self.power_command(c, ch, rk)
+                if cmd is not None and self.timing_ok(c, ch, cmd, rk):
+                    cand = ("rank", rk, cmd)
+                    break
+            if cand is None:
                 return
-        else:
-            u = self.unit(self.req[who])
-            held = [j for j in A if self.unit(self.req[j]) == u and j != who]
-            if held and cmd in (PRE, RDA, WRA):
-                return
-        self.issue(c, ch, kind, who, cmd)
+        self.issue(c, ch, *cand)
 
     def issue(self, c, ch, kind, who, cmd):
         org, t, cnt = self.org, self.t, self.counters
-        if kind == "ref":
+        if kind == "rank":
             rk = who
-            cnt.commands[ch * org.ranks + rk, cmd] += 1
+            k = ch * org.ranks + rk
+            cnt.commands[k, cmd] += 1
             self.history[ch].append((c, cmd, rk, None, None))
             if cmd == PREA:
-                for k in [k for k in self.open if k[0] == ch and k[1] == rk]:
-                    del self.open[k]
-            else:
+                units = [u for u in self.open if u[0] == ch and u[1] == rk]
+                cnt.prea_closed_units[k] += len(units)
+                for u in units:
+                    del self.open[u]
+                self.idle_since[ch][rk] = c + 1
+            elif cmd == REF:
                 self.ref_pending[ch][rk] = False
+                self.sr_ref_ok[ch][rk] = True
+                self.idle_since[ch][rk] = c + 1
+            elif cmd == PDE:
+                self.ps[ch][rk] = PDA if self.rank_open(ch, rk) else PDP
+                self.ps_since[ch][rk] = c
+            elif cmd == SRE:
+                self.ps[ch][rk] = SR
+                self.ps_since[ch][rk] = c
+            else:                                        # PDX, SRX
+                self.leave_state(c, ch, rk)
+                if cmd == SRX:
+                    self.sr_ref_ok[ch][rk] = False
+                self.ps[ch][rk] = STBY
             self.log.append((c, ch, rk, -1, -1, -1, -1, -1, cmd, -1))
             return
         q = who
@@ -261,6 +406,7 @@ class NaiveController:
         fsub = fb * org.subarrays + r["sa"]
         cnt.commands[ch * org.ranks + r["rk"], cmd] += 1
         self.history[ch].append((c, cmd, r["rk"], r["bg"], u))
+        self.idle_since[ch][r["rk"]] = c + 1
         if not self.classified[q]:
             self.classified[q] = True
             if cmd in COLS:
@@ -289,12 +435,14 @@ class NaiveController:
             if r["w"]:
                 cnt.writes[fb] += 1
                 end = c + t.nCWL + t.nBL
+                cnt.last_column[ch, 1] = c
             else:
                 cnt.reads[fb] += 1
                 end = c + t.nCL + t.nBL
                 lat = end - self.accepted[q]
                 cnt.read_latency_sum[ch] += lat
                 cnt.read_latency_hist[ch, min(lat, LATENCY_HIST_BINS - 1)] += 1
+                cnt.last_column[ch, 0] = c
             cnt.total_cycles = max(cnt.total_cycles, end)
             if cmd in (RDA, WRA):
                 del self.open[u]

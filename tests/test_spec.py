@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from dramsim.spec import DramSpec, SpecError, bundled_spec_names, load_spec
+from dramsim.spec import SPECS_DIR, DramSpec, SpecError, bundled_spec_names, load_spec
 
 BUNDLED = bundled_spec_names()
 
@@ -76,6 +76,21 @@ def test_complete_user_file_equals_bundled(tmp_path):
     assert load_spec(p).timing == load_spec("DDR4-2400R").timing
 
 
+def test_power_keys_are_optional(tmp_path):
+    """A spec without the power-down keys loads; power management on it names what is missing."""
+    from dramsim.spec import power_data_error
+    text = "\n".join(line for line in (SPECS_DIR / "DDR3-1600K.toml").read_text().splitlines()
+                     if not line.startswith(("nXP", "nXPDLL", "nCKE", "nXS", "IDD2P", "IDD3P", "IDD6")))
+    p = _write(tmp_path, text)
+    spec = load_spec(p)
+    assert spec.timing.nXP is None and spec.currents.IDD6 is None
+    assert power_data_error(spec, False, False) is None
+    assert power_data_error(spec, True, False) == (f"{p}: timing.nXP: missing; power-down needs nXP, nCKE and "
+                                                    "IDD2P, IDD3P")
+    bundled = load_spec("DDR4-2400R")
+    assert power_data_error(bundled, True, True) is None and bundled.timing.nXPDLL is None
+
+
 def test_subarrays_default_to_8(tmp_path):
     text = Path(load_spec("DDR4-2400R").source).read_text().replace("subarrays = 8\n", "")
     assert load_spec(_write(tmp_path, text)).org.subarrays == 8
@@ -106,6 +121,12 @@ BAD = [
     ('[currents]\nIDD0 = 0\n', "currents.IDD0", "must be > 0"),
     ('[currents]\nIDD0 = 20\n', "currents.IDD0", "< IDD3N"),
     ('[currents]\nIDD3N = 20\n', "currents.IDD3N", "< precharge standby"),
+    ('[currents]\nIDD2P = 30\n', "currents.IDD2P", "> IDD2N"),
+    ('[currents]\nIDD6 = 0\n', "currents.IDD6", "must be > 0"),
+    ('[timing]\nnXSDLL = 100\n', "timing.nXSDLL", "nXSDLL (100) < nXS (216)"),
+    ('[timing]\nnXS = 100\n', "timing.nXS", "nXS (100) < nRFC (208)"),
+    ('[timing]\nnCKESR = 3\n', "timing.nCKESR", "< nCKE"),
+    ('[timing]\nnXP = 0\n', "timing.nXP", "must be >= 1"),
     ('[vdd]\nnominal = -1\n', "vdd.nominal", "must be > 0"),
     ('[vdd]\ncurrent_exponent = -0.5\n', "vdd.current_exponent", "must be >= 0"),
     ('[vdd]\nnominal = 1.31\n', "vdd.table", "no point at the nominal"),

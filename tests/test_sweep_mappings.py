@@ -175,7 +175,7 @@ def test_several_sizes_shortcuts_and_jobs_give_the_same_bytes(tmp_path, capsys):
             "--cache-dir", str(cache)]
     assert main([*argv, "--jobs", "2", "--out", str(tmp_path / "fast")]) == 0
     printed = capsys.readouterr().out
-    assert "N=10," in printed and "N=16," in printed and "mean saving of the best rows across" in printed
+    assert "N=10:" in printed and "N=16:" in printed and "mean saving of the best rows across" in printed
     assert main([*argv, "--jobs", "1", "--no-shortcuts", "--out", str(tmp_path / "slow")]) == 0
     for name in ("sweep.csv", "sweep.json"):
         assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "slow" / name).read_bytes(), name
@@ -201,3 +201,15 @@ def test_a_voltage_the_dimm_does_not_reach_is_a_row_that_says_so(tmp_path):
     meta = json.loads((out / "sweep.json").read_text())["meta"]
     assert meta["ber_curve"] == "Voltron vendor B median DIMM" and meta["vdd_timing"] == "nominal"
     assert meta["error_params"]["subarray_spread"] == pytest.approx(0.6)
+
+
+def test_timed_arrivals_report_what_power_down_saves(tmp_path):
+    out = tmp_path / "pd"
+    argv = [*TINY, "--policies", "linear", "--training", "plain", "--arrival", "timed", "--powerdown-idle", "64"]
+    assert main([*argv, "--out", str(out), "--cache-dir", str(tmp_path / "c")]) == 0
+    for r in _read_csv(out / "sweep.csv"):
+        saved, with_pd, energy = (float(r[k]) for k in ("pd_saved_uj", "energy_pd_uj", "energy_uj"))
+        assert saved > 0 and with_pd == pytest.approx(energy - saved)      # a timed stream idles
+        assert float(r["pd_saved_pct"]) == pytest.approx(100 * saved / energy)
+    rc = main([*TINY, "--powerdown-idle", "64", "--self-refresh-idle", "32", "--out", str(tmp_path / "x")])
+    assert rc == 2 and not (tmp_path / "x").exists()
