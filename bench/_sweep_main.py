@@ -20,7 +20,7 @@ from bench._sweep_network import (ACCURACY_SALT, DRAM_SALT, access_stream, cache
                                   calibration_task, fat_control, fault_seeds, get_model, sample_test_images,
                                   spike_seeds, tolerable_ber)
 from bench._sweep_output import (COLUMNS, SUMMARY_COLUMNS, TERMINAL_COLUMNS, atomic_write, fit, pareto_png,
-                                 render_grid, render_table, to_csv, to_json)
+                                 render_grid, render_table, rows_frame, to_csv, to_json)
 from bench._sweep_point import IMAGE_SETS, run_point
 from bench._sweep_timing import TIMING_KEY, phase
 from bench._sweep_timing import merge as merge_timing
@@ -51,9 +51,14 @@ def sweep_points(plan, cid: str, cdir: Path, fmt: str) -> list[dict]:
 
 
 def write_outputs(out: Path, rows: list[dict], meta: dict, plot: bool, title: str,
-                  stem: str = "sweep", columns=COLUMNS) -> list[Path]:
-    """CSV, JSON (and PNG) in ``out``, each written atomically; returns the paths."""
-    files = {out / f"{stem}.csv": to_csv(rows, columns), out / f"{stem}.json": to_json(rows, meta, columns)}
+                  stem: str = "sweep", columns=COLUMNS, csv_to=None) -> list[Path]:
+    """CSV, JSON (and PNG) in ``out``, each written atomically; returns the paths. ``csv_to``:
+    a stream that also gets the CSV (``--csv -``: standard output)."""
+    csv_text = to_csv(rows_frame(rows, columns))
+    files = {out / f"{stem}.csv": csv_text, out / f"{stem}.json": to_json(rows, meta, columns)}
+    if csv_to is not None:
+        csv_to.write(csv_text)
+        csv_to.flush()
     if plot:
         files[out / "pareto.png"] = pareto_png(rows, title)
     for path, data in files.items():
@@ -112,7 +117,10 @@ class SizeRun:
     timing: dict          # bench._sweep_timing readings of every process that worked on it
 
 
-def run_network_sweep(plan) -> None:
+def run_network_sweep(plan, *, report: bool = True, write: bool = True):
+    """Run every network size of the plan; print the views (``report``; to standard error when
+    the CSV goes to standard output) and write the files (``write``). Returns (rows as a pandas
+    DataFrame, meta) -- the Python API, ``bench.sweep_mappings.sweep``, returns that frame."""
     from bench.runner import Backend
 
     args = plan.args
@@ -122,26 +130,36 @@ def run_network_sweep(plan) -> None:
         for n in args.neurons:
             runs.append(measure_size(plan, n, backend, threads))
             _log(f"N={n}: " + timing_line(runs[-1].timing))
-    for run in runs:
-        print(fit(run.header))
-        if args.wide:
-            print(render_table(run.rows, TERMINAL_COLUMNS))
-        else:
-            print(render_grid(run.rows, args.target_loss, run.best))
-        print(fit(closing_line(run.rows, args.target_loss)))
-        if run.terms is not None:
-            print(fit(terms_line(run.terms)))
-    summary = None
-    if len(runs) > 1:
-        summary = sizes_summary(runs)
-        print(render_table(summary["sizes"], SUMMARY_COLUMNS))
-        print(fit(summary_line(summary)))
+    summary = sizes_summary(runs) if len(runs) > 1 else None
+    if report:
+        print_views(runs, summary, args, sys.stderr if args.csv == "-" else sys.stdout)
     rows = [{"neurons": r.neurons, **row} for r in runs for row in r.rows]
     run_meta = {**common_meta(plan), "sizes": {str(r.neurons): r.meta for r in runs},
                 "summary_across_sizes": summary}
-    title = (f"{plan.spec.name}, {args.format}, guard {args.guard}, {args.training}, vendor {args.vendor}")
-    paths = write_outputs(Path(args.out), rows, run_meta, args.plot, title)
-    _log("wrote " + ", ".join(str(p) for p in paths))
+    if write:
+        title = (f"{plan.spec.name}, {args.format}, guard {args.guard}, {args.training}, vendor {args.vendor}")
+        paths = write_outputs(Path(args.out), rows, run_meta, args.plot, title,
+                              csv_to=sys.stdout if args.csv == "-" else None)
+        _log("wrote " + ", ".join(str(p) for p in paths))
+    frame = rows_frame(rows, COLUMNS).infer_objects()      # numeric columns as numbers
+    frame.attrs["meta"] = run_meta
+    return frame, run_meta
+
+
+def print_views(runs, summary, args, stream) -> None:
+    """The terminal output: per size its header, the compact grid (or --wide table), the best
+    row and its saving terms; then the summary across sizes."""
+    say = lambda text: print(text, file=stream)  # noqa: E731
+    for run in runs:
+        say(fit(run.header))
+        say(render_table(run.rows, TERMINAL_COLUMNS) if args.wide else
+            render_grid(run.rows, args.target_loss, run.best))
+        say(fit(closing_line(run.rows, args.target_loss)))
+        if run.terms is not None:
+            say(fit(terms_line(run.terms)))
+    if summary is not None:
+        say(render_table(summary["sizes"], SUMMARY_COLUMNS))
+        say(fit(summary_line(summary)))
 
 
 def timing_line(timing: dict) -> str:

@@ -183,13 +183,19 @@ def _clean(value):
     return value
 
 
-def to_csv(rows: list[dict], columns=COLUMNS) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([k for k, _, _ in columns])
-    for r in rows:
-        w.writerow(["" if _clean(r.get(k)) is None else _clean(r.get(k)) for k, _, _ in columns])
-    return buf.getvalue()
+def rows_frame(rows: list[dict], columns=COLUMNS):
+    """The rows as a pandas DataFrame with one column per entry of ``columns`` (in order; None
+    where a row has no value), values cleaned as in the files; what the Python API returns and
+    what the CSV is written from."""
+    import pandas as pd
+    keys = [k for k, _, _ in columns]
+    return pd.DataFrame([[_clean(r.get(k)) for k in keys] for r in rows], columns=keys, dtype=object)
+
+
+def to_csv(rows, columns=COLUMNS) -> str:
+    """CSV text of a rows frame (:func:`rows_frame`) or of the rows themselves."""
+    frame = rows if hasattr(rows, "to_csv") else rows_frame(rows, columns)
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def to_json(rows: list[dict], meta: dict, columns=COLUMNS) -> str:

@@ -101,9 +101,15 @@ def _run_here(fn, todo, finish):
         finish(key, result)
 
 
+def _quiet_worker():
+    """Workers leave Ctrl-C to the parent, which stops the pool and reports once."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _new_pool(workers):
     context = multiprocessing.get_context("spawn")   # safe with threads/numba in the parent
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker)
 
 
 def _run_pool(fn, todo, workers, finish, executor=None):

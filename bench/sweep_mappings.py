@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 import time
@@ -112,19 +113,29 @@ OUT/pareto.png (--plot); trace mode: OUT/trace_sweep.csv, OUT/trace_sweep.json.
 Exit status: 0 ok, 2 bad option or input file (nothing written), 1 failure while running."""
 
 
+def _items(text: str) -> list[str]:
+    """The items of a comma list; an empty item (``1.35,,1.2``, a trailing comma) is an error."""
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise argparse.ArgumentTypeError(f"bad list {text!r}: empty item (write items separated by commas)")
+    return items
+
+
 def _float_list(text: str) -> list[float]:
+    items = _items(text)
     try:
-        out = [float(t) for t in text.replace(" ", "").split(",") if t]
+        out = [float(t) for t in items]
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad list of numbers {text!r} (e.g. 1.35,1.2,1.05)") from None
-    if not out:
-        raise argparse.ArgumentTypeError("empty list")
+    if not all(math.isfinite(v) for v in out):
+        raise argparse.ArgumentTypeError(f"bad list of numbers {text!r}: not finite")
     return out
 
 
 def _size_list(text: str) -> list[int]:
+    items = _items(text)
     try:
-        out = [int(t) for t in text.replace(" ", "").split(",") if t]
+        out = [int(t) for t in items]
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad list of sizes {text!r} (e.g. 400,900,1600)") from None
     if not out or min(out) < 1:
@@ -135,20 +146,20 @@ def _size_list(text: str) -> list[int]:
 
 
 def _name_list(text: str) -> list[str]:
-    out = [t.strip() for t in text.split(",") if t.strip()]
-    if not out:
-        raise argparse.ArgumentTypeError("empty list")
-    return out
+    return _items(text)
 
 
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = -1.0
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"bad value {text!r} (expected a number >= 0)")
-    return v
+def _float_in(lo: float, hi: float):
+    """argparse type: a number in [lo, hi]."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"bad value {text!r} (expected a number in [{lo:g}, {hi:g}])")
+        return v
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,10 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--guard", default=None,
                    help="read guard for decoded weights out of [0, w_max]: none | zero | clamp "
                         "(default: the preset's)")
-    n.add_argument("--target-loss", type=_nonneg_float, default=1.0,
+    n.add_argument("--target-loss", type=_float_in(0.0, 100.0), default=1.0,
                    help="accuracy loss allowed, percentage points, judged at the upper 95%% bound on "
                         "validation (default %(default)s)")
-    n.add_argument("--tolerable-ber", type=_nonneg_float, default=None,
+    n.add_argument("--tolerable-ber", type=_float_in(0.0, 1.0), default=None,
                    help="BER sparkxd may use (default: measured on the validation images; "
                         "with a logical --trace: 1e-6)")
     n.add_argument("--seeds", type=positive_int, default=5,
@@ -236,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace", metavar="FILE", help="sweep a custom trace instead of the network (see below)")
     r.add_argument("--out", default="sparkxd_out", help="output directory (default ./%(default)s)")
     r.add_argument("--plot", action="store_true", help="also write a PNG Pareto chart (energy vs accuracy)")
+    r.add_argument("--csv", metavar="-", choices=("-",), default=None,
+                   help="'-': also stream the CSV to standard output, for pipes (the terminal view then "
+                        "goes to standard error)")
     r.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
                    help="worker processes for the points, and inference threads (default: all "
                         f"{os.cpu_count() or 1} cores; results are identical for any value)")
@@ -296,12 +310,13 @@ def validate(args) -> Plan:
         config = ControllerConfig(scheduler=args.scheduler, page_policy=args.page_policy, salp=args.salp)
         check_config(spec, replace(config, powerdown_idle=args.powerdown_idle,
                                    self_refresh_idle=args.self_refresh_idle))
-        for v in args.vdd:
-            spec_at_vdd(spec, v)
         if args.vdd_timing not in TIMING_MODELS:
             raise ValueError(f"--vdd-timing {args.vdd_timing!r}: choose one of {', '.join(TIMING_MODELS)}")
         for v in args.vdd:
-            spec_at_vdd(spec, v, timing=args.vdd_timing)
+            try:
+                spec_at_vdd(spec, v, timing=args.vdd_timing)
+            except VddError as exc:
+                raise VddError(f"--vdd {v:g}: {exc}") from None
         spec_at_vdd(spec, spec.vdd_nominal)
         for name in args.policies:
             get_policy(name)
@@ -333,9 +348,10 @@ def validate(args) -> Plan:
     check_image_counts(args)
     if len(set(args.vdd)) != len(args.vdd) or len(set(args.policies)) != len(args.policies):
         raise UsageError("--vdd and --policies must not repeat a value")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
+    check_writable_dir("--out", args.out)
+    from bench._sweep_network import cache_dir
+    check_writable_dir("--cache-dir" if args.cache_dir else "cache directory ($SPARKXD_CACHE or ~/.cache/sparkxd)",
+                       cache_dir(args.cache_dir))
     if args.engine == "fast":
         try:
             import dramsim.engine_fast  # noqa: F401
@@ -345,6 +361,25 @@ def validate(args) -> Plan:
     if args.trace:
         _load_trace(plan)
     return plan
+
+
+def check_writable_dir(option: str, path) -> None:
+    """UsageError unless ``path`` is a directory, or can be made one, that this user can write:
+    checked before any work, so a sweep never runs for nothing. Creates nothing."""
+    p = Path(path).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise UsageError(f"{option} {path}: exists and is not a directory")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise UsageError(f"{option} {path}: not writable")
+        return
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: cannot create it ({parent} is not writable)")
 
 
 def apply_preset(args) -> None:
@@ -415,19 +450,85 @@ def finish_args(args):
     return args
 
 
+def sweep(argv=None, **options):
+    """The sweep from Python: returns its rows as a pandas DataFrame (``frame.attrs["meta"]``
+    holds the settings, image sets and verdicts of ``sweep.json``). Options as on the command
+    line, either as ``argv`` or as keywords (``neurons=[100, 400]``, ``preset="q8"``,
+    ``vdd=[1.35, 1.05]``, ``no_progress=True``); nothing is printed but progress, and files
+    are written only when ``out`` is given. Bad options raise ValueError with the CLI's message.
+
+        >>> from bench.sweep_mappings import sweep
+        >>> df = sweep(neurons=[100], preset="guarded", no_progress=True)
+        >>> df[df.meets_target == "yes"].sort_values("energy_uj").head(1)
+    """
+    argv = list(argv or [])
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value not in (False, None):
+            argv += [flag, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)]
+    parser = build_parser()
+    try:
+        args = finish_args(parser.parse_args(argv))
+    except SystemExit:
+        raise ValueError(f"bad options for {PROG}: {argv}") from None
+    write = args.out is not None and "out" in options or "--out" in (argv or [])
+    try:
+        plan = validate(args)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+    if plan.trace_kind is not None:
+        raise ValueError("sweep() runs the network sweep; use the command line for --trace")
+    from bench._sweep_main import run_network_sweep
+    return run_network_sweep(plan, report=False, write=write)[0]
+
+
+def kernels_cold() -> bool:
+    """True when numba has not compiled the SNN kernels yet (no cache file next to them)."""
+    import snn
+    cache = Path(snn.__file__).parent / "__pycache__"
+    return not any(cache.glob("kernels.*.nbi"))
+
+
 def main(argv=None) -> int:
+    """The command line (exit 0 ok, 2 bad input, 1 failure, 130 interrupted); see --help."""
+    state = {}
+    try:
+        return _main(argv, state)
+    except KeyboardInterrupt:
+        args = state.get("args")
+        if args is not None and args.resume:
+            kept = f"finished points are kept in {Path(args.out) / '.resume'}; rerun the same command to continue"
+        else:
+            kept = "no output was written; with --resume, finished points are kept and a rerun continues"
+        print(f"{PROG}: interrupted ({kept})", file=sys.stderr)
+        return 130
+    except BrokenPipeError:            # e.g. piped into head: stop quietly
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+
+
+def _main(argv, state: dict) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # usage error (one line printed, status 2) or --help (status 0)
         return int(exc.code or 0)
     finish_args(args)
+    state["args"] = args
     t0 = time.perf_counter()
     try:
         plan = validate(args)
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    if kernels_cold():
+        print(f"{PROG}: first run: numba compiles the kernels once (about a minute; cached afterwards)",
+              file=sys.stderr)
     from bench.runner import RunnerError
     try:
         if plan.trace_kind == "physical":

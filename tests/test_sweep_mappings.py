@@ -213,3 +213,26 @@ def test_timed_arrivals_report_what_power_down_saves(tmp_path):
         assert float(r["pd_saved_pct"]) == pytest.approx(100 * saved / energy)
     rc = main([*TINY, "--powerdown-idle", "64", "--self-refresh-idle", "32", "--out", str(tmp_path / "x")])
     assert rc == 2 and not (tmp_path / "x").exists()
+
+
+def test_python_api_returns_a_dataframe_and_writes_nothing_by_default(tmp_path, monkeypatch):
+    import pandas as pd
+    from bench.sweep_mappings import sweep
+    monkeypatch.chdir(tmp_path)
+    df = sweep(TINY[:-5] + ["--spike-seeds", "1"], policies=["linear", "drmap"], training="plain",
+               cache_dir=str(tmp_path / "c"))
+    assert isinstance(df, pd.DataFrame) and list(df.policy) == ["linear", "linear", "drmap", "drmap"]
+    assert {"energy_uj", "saving_ci_low", "accuracy_loss", "loss_ci_high", "meets_target"} <= set(df.columns)
+    assert df.attrs["meta"]["neurons"] == [10]
+    assert not (tmp_path / "sparkxd_out").exists()
+    with pytest.raises(ValueError, match="--vdd"):
+        sweep(vdd=[0.5], cache_dir=str(tmp_path / "c"))
+
+
+def test_csv_dash_streams_the_csv_to_stdout(tmp_path, capsys):
+    argv = [*TINY, "--policies", "linear", "--training", "plain", "--csv", "-",
+            "--out", str(tmp_path / "o"), "--cache-dir", str(tmp_path / "c")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out == (tmp_path / "o" / "sweep.csv").read_text()   # stdout is the CSV alone
+    assert "cell: saving %" in captured.err                           # the view went to stderr
