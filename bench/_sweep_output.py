@@ -148,6 +148,7 @@ TRACE_COLUMNS = (
     ("energy_act_uj", "ACT+PRE\n(uJ)", ".3f"),
     ("energy_rd_uj", "RD+WR\n(uJ)", ".3f"),
     ("energy_bg_uj", "backgr.\n(uJ)", ".3f"),
+    ("energy_ref_uj", "refresh\n(uJ)", ".3f"),
     ("saving_pct", "saving vs\nfirst row (%)", ".1f"),
 )
 

@@ -42,6 +42,7 @@ def _trace_point(point: dict) -> dict:
     config = ControllerConfig(**{**meta["controller"], "scheduler": point["scheduler"],
                                  "page_policy": point["page_policy"]})
     m = simulate_metrics(spec, arrays["requests"], config, meta["engine"], point["mapping"])
+    m["requests"] = int(m["requests"])            # one trace: a count, not a per-inference mean
     return {k: point[k] for k in ("mapping", "scheduler", "page_policy")} | {"vdd_v": float(point["vdd"])} | m
 
 
@@ -75,7 +76,10 @@ def run_physical_trace(plan) -> None:
           f"{best['vdd_v']:g} V: {best['energy_uj']:.3f} uJ ({best['saving_pct']:.1f}% below "
           f"{rows[0]['mapping']} / {rows[0]['scheduler']} / {rows[0]['page_policy']})")
     run_meta = {"command": "sweep_mappings --trace (physical)", "trace": Path(args.trace).name,
-                "spec": plan.spec.name, "requests": int(len(plan.trace)), "engine": args.engine}
+                "spec": plan.spec.name, "requests": int(len(plan.trace)), "engine": args.engine,
+                "controller": dataclasses.asdict(plan.config), "vdd_timing": args.vdd_timing,
+                "compared": {"mapping": schemes, "scheduler": schedulers, "page_policy": pages},
+                "energy": "energy_uj = energy_act_uj + energy_rd_uj + energy_bg_uj + energy_ref_uj"}
     paths = write_outputs(Path(args.out), rows, run_meta, False, "", stem="trace_sweep",
                           columns=TRACE_COLUMNS)
     _log("wrote " + ", ".join(str(p) for p in paths))

@@ -48,7 +48,7 @@ what the table shows (one row per policy and VDD; energy is per inference = per 
   saving         vs the baseline (linear placement, nominal VDD, fp32 weights) of the same run
   val. loss      accuracy loss in points on the VALIDATION images, paired against the error-free
                  fp32 network on the same images and input spikes, mean [95% CI] over
-                 --spike-seeds x --seeds fault maps (devices) x images; choices are made on it
+                 --spike-seeds x --fault-maps fault maps (devices) x images; choices are made on it
   meets target   the upper 95% bound of the validation loss is <= --target-loss
   test ...       the same on the test images: reported, never used to choose
 The closing line names the lowest-energy row that meets the target and reports its TEST loss,
@@ -88,7 +88,7 @@ model (documented choices):
     commodity DDR3L can do). --salp masa is a what-if (DRMap and SparkXD assume SALP-MASA; it
     raises row-buffer hits when weights are spread over subarrays);
   * bit errors: per-subarray BERs of one device (seed --seed; log-normal spread, an assumption,
-    docs/errors.md) scaled to the Voltron BER of the VDD; persistent fault maps from --seeds
+    docs/errors.md) scaled to the Voltron BER of the VDD; persistent fault maps from --fault-maps
     seeds; read guard --guard;
   * the network is cached in --cache-dir (default $SPARKXD_CACHE or ~/.cache/sparkxd), keyed by
     every training input (parameters, data, epochs, seed, snn source): change one -> retrain.
@@ -237,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--tolerable-ber", type=_float_in(0.0, 1.0), default=None,
                    help="BER sparkxd may use (default: measured on the validation images; "
                         "with a logical --trace: 1e-6)")
-    n.add_argument("--seeds", type=positive_int, default=5,
-                   help="fault maps (devices) per point (default %(default)s)")
+    n.add_argument("--fault-maps", "--seeds", dest="seeds", type=positive_int, default=5,
+                   help="fault maps (devices) per point (default %(default)s; --seeds is the old name)")
     n.add_argument("--spike-seeds", type=positive_int, default=2,
                    help="input-spike seeds per image and fault map (default %(default)s)")
     r = p.add_argument_group("run")

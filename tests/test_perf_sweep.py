@@ -8,7 +8,7 @@ def test_perf_sweep_times_both_paths_and_checks_they_agree(tmp_path, capsys):
     out = tmp_path / "perf.json"
     rc = main(["--neurons", "10", "--no-warmup", "--json", str(out), "--",
                "--train-images", "60", "--val-images", "60", "--images", "40", "--dram-images", "2",
-               "--vdd", "1.35,1.05", "--seeds", "2", "--spike-seeds", "1", "--dimm-statistic", "mean-operating",
+               "--vdd", "1.35,1.05", "--fault-maps", "2", "--spike-seeds", "1", "--dimm-statistic", "mean-operating",
                "--cache-dir", str(tmp_path / "c")])
     assert rc == 0
     text = capsys.readouterr().out

@@ -9,7 +9,7 @@ from bench.sweep_mappings import main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "traces" / "samples"
 TINY = ["--neurons", "10", "--train-images", "60", "--val-images", "100", "--images", "40",
-        "--dram-images", "2", "--vdd", "1.35,1.05", "--seeds", "2", "--spike-seeds", "1", "--no-progress"]
+        "--dram-images", "2", "--vdd", "1.35,1.05", "--fault-maps", "2", "--spike-seeds", "1", "--no-progress"]
 
 
 def _fails_cleanly(argv, tmp_path, capsys, expect):
@@ -31,7 +31,8 @@ def _fails_cleanly(argv, tmp_path, capsys, expect):
     (["--error-model", "cosmic"], "unknown error model"),
     (["--vendor", "Z"], "Z"),
     (["--dataflow", "sideways"], "unknown dataflow"),
-    (["--seeds", "0"], "argument --seeds"),
+    (["--fault-maps", "0"], "argument --fault-maps/--seeds"),
+    (["--seeds", "0"], "argument --fault-maps/--seeds"),
     (["--salp", "maybe"], "invalid choice"),
     (["--vdd", "1.2,1.2"], "must not repeat"),
     (["--spike-seeds", "0"], "argument --spike-seeds"),

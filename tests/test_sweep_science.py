@@ -23,7 +23,7 @@ from snn.infer import correct_matrix
 
 SPEC = load_spec("DDR3L-1600K")
 TINY = ["--neurons", "10", "--train-images", "60", "--val-images", "100", "--images", "60",
-        "--dram-images", "2", "--vdd", "1.35,1.05", "--seeds", "2", "--spike-seeds", "2", "--no-progress",
+        "--dram-images", "2", "--vdd", "1.35,1.05", "--fault-maps", "2", "--spike-seeds", "2", "--no-progress",
         "--preset", "paper", "--training", "plain", "--policies", "linear,drmap,sparkxd,random",
         "--jobs", "1"]                         # in this process: the tests patch module functions
 SHAPE = (784, 10)
