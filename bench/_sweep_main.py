@@ -76,7 +76,7 @@ def header_line(plan, neurons: int, data, n_train: int, n_test: int, n_dram: int
         f"  preset {a.preset}: {a.format} weights, read guard {a.guard}, training {a.training}",
         f"  bit errors: {plan.curve.source}, {a.error_model} model, {a.spread} spread (bank sigma "
         f"{ep['bank_spread']:.2f}, subarray {ep['subarray_spread']:.2f})",
-        f"  images: {n_train} train / {len(data.x_val)} validation (choices) / {n_test} test (reported) / "
+        f"  images ({data.name}): {n_train} train / {len(data.x_val)} validation (choices) / {n_test} test (reported) / "
         f"{n_dram} in DRAM; {a.seeds} fault maps x {a.spike_seeds} spike seeds"])
 
 
@@ -191,19 +191,18 @@ def common_meta(plan) -> dict:
             "seed": a.seed,
             "epochs": a.epochs, "arrival": a.arrival, "controller": dataclasses.asdict(plan.config),
             "powerdown_idle": a.powerdown_idle, "self_refresh_idle": a.self_refresh_idle,
-            "mapping": a.mapping, "target_loss": a.target_loss,
+            "mapping": a.mapping, "target_loss": a.target_loss, "data": a.data, "idx_dir": a.idx_dir,
+            "constants": a.constants,
             "selection": "lowest energy with validation loss upper 95% bound <= target_loss; test reported"}
 
 
 def measure_size(plan, neurons: int, backend, threads: int) -> SizeRun:
     """Train (or load) the network of one size, measure its tolerance on validation, and run
     every (policy, VDD) point of it on ``backend``."""
-    from dataclasses import replace
 
     from bench.runner import run_points
-    from snn.data import load_default_split
+    from snn.data import load_dataset
     from snn.formats import get_format
-    from snn.params import NetworkParams
     from snn.stats import accuracy_estimate
 
     args = plan.args
@@ -211,8 +210,8 @@ def measure_size(plan, neurons: int, backend, threads: int) -> SizeRun:
     cdir = cache_dir(args.cache_dir)
     timing = {}
     take_timing()                                   # this size's clock starts now
-    data = load_default_split().with_validation(args.val_images, args.seed)
-    params = replace(NetworkParams(), n_neurons=neurons)
+    data = load_dataset(args.data, args.idx_dir).with_validation(args.val_images, args.seed)
+    params = data.network_params(neurons, args.constants)
     n_train = len(data.x_train) if args.train_images is None else args.train_images
     x_train, y_train = data.shuffled_train(args.seed, n_train)
     plain, plain_path = get_model(params, x_train, y_train, epochs=args.epochs,

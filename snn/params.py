@@ -7,6 +7,8 @@ original's value, except that the theta time constant is shortened for N < 400 (
 ``theta_tau_ms``); units are in the field names (``_mv``, ``_ms``, ``_hz``).
 
 The simulation itself (time stepping, event order, deviations) is documented in ``snn.kernels``.
+These constants fit MNIST digits; constants chosen again for another data set (on its
+validation images) are in ``snn.data.TUNED_CONSTANTS`` and applied by ``snn.data.network_params``.
 """
 from __future__ import annotations
 

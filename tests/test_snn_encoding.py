@@ -79,3 +79,58 @@ def test_input_spikes_do_not_depend_on_network_size():
     keep_l = ev_large[1] < first
     for x, y in zip(ev_small, ev_large):
         np.testing.assert_array_equal(x[keep_s], y[keep_l])
+
+
+def test_fast_logarithm_is_within_a_few_ulp_of_numpy():
+    """snn.encoding.ln_uniform (the vectorised log behind the spike generator) against np.log on
+    random draws and on the edges of its range reduction; the generator trusts it only to
+    1e-12 relative, so a margin of 1000x is asked for."""
+    from numba import njit
+
+    from snn.encoding import ln_uniform
+
+    @njit(error_model="numpy")
+    def worst(zs):
+        out = 0.0
+        for z in zs:
+            u = (np.float64(z >> np.uint64(11)) + 1.0) * (1.0 / 9007199254740992.0)
+            exact, fast = np.log(u), ln_uniform(z)
+            out = max(out, abs(fast - exact) / abs(exact) if exact != 0.0 else abs(fast))
+        return out
+
+    random = np.random.default_rng(0).integers(0, 2 ** 64, 200_000, dtype=np.uint64)
+    edges = []
+    for e in range(54):                          # u 2^53 near powers of two and near sqrt(2) 2^e
+        for m1 in [(1 << e) + d for d in range(-2, 3)] + [int(2 ** 0.5 * (1 << e)) + d for d in range(-3, 4)]:
+            if 1 <= m1 <= 1 << 53:
+                edges.append((m1 - 1) << 11)
+    assert worst(random) < 4e-15
+    assert worst(np.array(edges, dtype=np.uint64)) < 4e-15
+
+
+def test_fast_gap_floors_are_the_exact_floors():
+    """Every floor the vectorised batch decides equals floor(np.log(u) * 1/ln(1 - p)) of the scalar
+    definition, for rates from pixel 1 at intensity 1 to pixel 255 at intensity 21."""
+    from numba import njit
+
+    from snn.encoding import GAP_BATCH, _gap_batch, uniform01
+
+    @njit(error_model="numpy")
+    def mismatches(keys, inv_log_qs):
+        bad, undecided = 0, 0
+        g = np.empty(GAP_BATCH)
+        for c in inv_log_qs:
+            for key in keys:
+                _gap_batch(key, 0, c, g)
+                for lane in range(GAP_BATCH):
+                    exact = np.floor(np.log(uniform01(key, lane)) * c)
+                    if np.isnan(g[lane]):
+                        undecided += 1
+                    elif g[lane] != exact:
+                        bad += 1
+        return bad, undecided
+
+    p = np.array([x * i / 8 * 0.5e-3 for x in (1, 2, 17, 128, 255) for i in (1.0, 2.0, 5.0, 21.0)])
+    bad, undecided = mismatches(np.arange(1, 20_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15),
+                                1.0 / np.log1p(-p[p < 1]))
+    assert bad == 0 and undecided < 5

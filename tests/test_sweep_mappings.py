@@ -237,3 +237,10 @@ def test_csv_dash_streams_the_csv_to_stdout(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == (tmp_path / "o" / "sweep.csv").read_text()   # stdout is the CSV alone
     assert "cell: saving %" in captured.err                           # the view went to stderr
+
+
+def test_data_option_reaches_the_sweep_and_bad_idx_dirs_fail_first(tmp_path, capsys):
+    rc = main([*TINY, "--idx-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "nowhere" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
