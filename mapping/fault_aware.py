@@ -143,8 +143,7 @@ class FaultAwareHook:
     def _faulty_words(self, words: np.ndarray, ber: float) -> tuple[np.ndarray, np.ndarray]:
         """(flat indices of words with a flipped bit, their XOR masks)."""
         device = self.faults == "device"
-        if device and self._cached is not None and self._cached[0] == ber \
-                and self.error_model != DATA_DEPENDENT_MODEL:
+        if self._cache_hit(ber):
             return self._cached[1], self._cached[2]
         fm = FaultMap.build(self.store.spec, self.error_model, ber, seed=self.seed, params=self.params,
                             persistent=device)
@@ -165,12 +164,26 @@ class FaultAwareHook:
             weights.reshape(-1)[idx] = vals
             self._saved = None
 
+    def _cache_hit(self, ber: float) -> bool:
+        """Whether the faulty words at ``ber`` are known without looking at the stored values
+        (device faults of a data-independent model, this BER level already computed)."""
+        return (self.faults == "device" and self._cached is not None and self._cached[0] == ber
+                and self.error_model != DATA_DEPENDENT_MODEL)
+
     def read(self, weights: np.ndarray, ber: float) -> tuple[np.ndarray, np.ndarray, int]:
-        """(indices, values read, flipped bits) of the corrupted words of ``weights`` at ``ber``."""
+        """(indices, values read, flipped bits) of the corrupted words of ``weights`` at ``ber``.
+
+        Once a level's faulty words are known, only those words are encoded (encoding is per
+        word, so this is exact): the per-image cost of device FAT is then O(faulty words)."""
         fmt = self.store.fmt
-        words = fmt.encode(weights)
-        idx, masks = self._faulty_words(words, ber)
-        vals = read_back(fmt, words.reshape(-1)[idx], masks, self.guard)
+        if self._cache_hit(ber):
+            idx, masks = self._cached[1], self._cached[2]
+            words = fmt.encode(weights.reshape(-1)[idx])
+        else:
+            all_words = fmt.encode(weights)
+            idx, masks = self._faulty_words(all_words, ber)
+            words = all_words.reshape(-1)[idx]
+        vals = read_back(fmt, words, masks, self.guard)
         return idx, vals, count_flipped_bits(masks)
 
     def __call__(self, weights: np.ndarray, image_index: int) -> None:

@@ -306,3 +306,23 @@ def test_cli_rejects_writeback_on_device_faults(tmp_path, capsys):
     from bench.fault_aware import main
     assert main(["--fat-mode", "writeback", "--no-progress", "--cache-dir", str(tmp_path)]) == 2
     assert "restore" in capsys.readouterr().err
+
+
+def test_device_reads_encode_only_the_faulty_words_and_match_a_full_read():
+    """After the first read of a level, the hook encodes just the known faulty words; the
+    values it returns must equal reading the whole matrix through the same faults."""
+    from mapping.inject import read_back
+    rng = np.random.default_rng(5)
+    store = StoredWeights.default((64, 10), "fp32")
+    hook = FaultAwareHook(store, n_images=10, target_ber=0.02, params=FLAT, schedule="constant",
+                          guard="zero", faults="device", seed=4)
+    for step in range(3):
+        w = rng.random((64, 10), dtype=np.float32)
+        idx, vals, n = hook.read(w, 0.02)
+        fm = FaultMap.build(store.spec, 0, 0.02, seed=4, params=FLAT)
+        words = store.fmt.encode(w)
+        masks = flip_masks(words, store.layout, fm).reshape(-1)
+        full = read_back(store.fmt, words.reshape(-1), masks, "zero")
+        assert idx.size and np.array_equal(idx, np.flatnonzero(masks))
+        np.testing.assert_array_equal(vals, full[idx])
+        assert hook._cache_hit(0.02)                     # the level is known after the first read
