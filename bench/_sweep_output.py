@@ -87,10 +87,11 @@ TERMINAL_COLUMNS = (
     ("note", "note", None),
 )
 
-def render_grid(rows: list[dict], target_loss: float, best: dict | None = None, width: int = 120) -> str:
+def render_grid(rows: list[dict], target_loss: float | None, best: dict | None = None, width: int = 120) -> str:
     """The compact terminal view: one line per VDD, one column per policy (and format), each
     cell ``saving % | test loss [95% CI]``, marked ``x`` where the validation loss's upper bound
-    misses the target and ``*`` at the best row; cells of rows that did not run say why."""
+    misses the target and ``*`` at the best row; cells of rows that did not run say why.
+    ``target_loss`` None: rows without accuracy (a trace), cells show the saving alone."""
     def cell(r):
         if r is None:
             return ""
@@ -98,7 +99,10 @@ def render_grid(rows: list[dict], target_loss: float, best: dict | None = None, 
             note = r.get("note", "")
             return ("does not operate" if note.startswith("does not operate") else
                     "does not fit" if note.startswith("does not fit") else note[:24])
-        text = f"{r['saving_pct']:.1f} | "
+        text = f"{r['saving_pct']:.1f}"
+        if target_loss is None:
+            return text
+        text += " | "
         if r.get("accuracy_loss") is not None:
             lo, hi = r.get("loss_ci_low"), r.get("loss_ci_high")
             text += f"{r['accuracy_loss']:.2f}" + (f" [{lo:.2f},{hi:.2f}]" if lo is not None else "")
@@ -111,8 +115,11 @@ def render_grid(rows: list[dict], target_loss: float, best: dict | None = None, 
     vdds = sorted({r["vdd_v"] for r in rows}, reverse=True)
     body = [[f"{v:.3f}", *[cell(by.get((p, f, v))) for p, f in columns]] for v in vdds]
     table = tabulate(body, headers=["VDD (V)", *names], tablefmt="simple", disable_numparse=True)
-    legend = (f"cell: saving % vs linear @ nominal VDD fp32 | test accuracy loss, points [95% CI];  "
-              f"x: validation loss above {target_loss:g} point(s) at the upper 95% bound;  *: the best row")
+    if target_loss is None:
+        legend = "cell: saving % vs linear @ nominal VDD"
+    else:
+        legend = (f"cell: saving % vs linear @ nominal VDD fp32 | test accuracy loss, points [95% CI];  "
+                  f"x: validation loss above {target_loss:g} point(s) at the upper 95% bound;  *: the best row")
     return "\n".join([fit(legend, width), table])
 
 
@@ -132,6 +139,19 @@ SUMMARY_COLUMNS = (
     ("energy_uj", "energy\nuJ/inf.", ".1f"),
     ("saving_pct", "saving %\n[95% CI]", _with_ci("saving_pct", "saving_ci_low", "saving_ci_high", ".1f")),
     ("accuracy_loss", "test loss, points\n[95% CI]", _with_ci("accuracy_loss", "loss_ci_low", "loss_ci_high", ".2f")),
+)
+
+#: The physical-trace table in a terminal (``--wide``: every column of TRACE_COLUMNS).
+TRACE_TERMINAL_COLUMNS = (
+    ("mapping", "address\nmapping", None),
+    ("scheduler", "scheduler", None),
+    ("page_policy", "page\npolicy", None),
+    ("vdd_v", "VDD\n(V)", ".3f"),
+    ("row_hit_rate", "row hit\nrate", ".3f"),
+    ("read_latency_ns", "read lat.\n(ns)", ".2f"),
+    ("dram_cycles", "DRAM\ncycles", ".0f"),
+    ("energy_uj", "energy\n(uJ)", ".3f"),
+    ("saving_pct", "saving vs\nfirst row (%)", ".1f"),
 )
 
 #: Columns of the physical-trace comparison (address mapping x scheduler x page policy).

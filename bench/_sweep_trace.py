@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from bench._sweep_context import save_context
-from bench._sweep_dram import simulate_metrics
+from bench._sweep_dram import resolve_engine, simulate_metrics
 from bench._sweep_errors import UsageError
 from bench._sweep_main import write_outputs
 from bench._sweep_select import finish_rows
 from bench._sweep_network import cache_dir
-from bench._sweep_output import COLUMNS, TRACE_COLUMNS, render_table
+from bench._sweep_output import COLUMNS, TRACE_COLUMNS, TRACE_TERMINAL_COLUMNS, fit, render_grid, render_table
 from bench._sweep_point import run_point
 
 #: Address mappings compared on a physical trace (most significant field first).
@@ -42,7 +42,8 @@ def _trace_point(point: dict) -> dict:
     config = ControllerConfig(**{**meta["controller"], "scheduler": point["scheduler"],
                                  "page_policy": point["page_policy"]})
     m = simulate_metrics(spec, arrays["requests"], config, meta["engine"], point["mapping"])
-    m["requests"] = int(m["requests"])            # one trace: a count, not a per-inference mean
+    for key in ("requests", "dram_cycles", "acts"):   # one trace: counts, not per-inference means
+        m[key] = int(m[key])
     return {k: point[k] for k in ("mapping", "scheduler", "page_policy")} | {"vdd_v": float(point["vdd"])} | m
 
 
@@ -70,19 +71,35 @@ def run_physical_trace(plan) -> None:
     base = rows[0]["energy_uj"]
     for r in rows:
         r["saving_pct"] = 100.0 * (1.0 - r["energy_uj"] / base) if base else None
-    print(render_table(rows, TRACE_COLUMNS))
+    say = _printer(args)
+    say(fit(trace_header(plan)))
+    say(render_table(rows, TRACE_COLUMNS if args.wide else TRACE_TERMINAL_COLUMNS))
     best = min(rows, key=lambda r: r["energy_uj"])
-    print(f"lowest energy: {best['mapping']} / {best['scheduler']} / {best['page_policy']} page at "
-          f"{best['vdd_v']:g} V: {best['energy_uj']:.3f} uJ ({best['saving_pct']:.1f}% below "
-          f"{rows[0]['mapping']} / {rows[0]['scheduler']} / {rows[0]['page_policy']})")
+    say(fit(f"lowest energy: {best['mapping']} / {best['scheduler']} / {best['page_policy']} page at "
+            f"{best['vdd_v']:g} V: {best['energy_uj']:.3f} uJ ({best['saving_pct']:.1f}% below "
+            f"{rows[0]['mapping']} / {rows[0]['scheduler']} / {rows[0]['page_policy']})"))
     run_meta = {"command": "sweep_mappings --trace (physical)", "trace": Path(args.trace).name,
-                "spec": plan.spec.name, "requests": int(len(plan.trace)), "engine": args.engine,
+                "spec": plan.spec.name, "requests": int(len(plan.trace)), "engine": resolve_engine(args.engine),
                 "controller": dataclasses.asdict(plan.config), "vdd_timing": args.vdd_timing,
                 "compared": {"mapping": schemes, "scheduler": schedulers, "page_policy": pages},
                 "energy": "energy_uj = energy_act_uj + energy_rd_uj + energy_bg_uj + energy_ref_uj"}
     paths = write_outputs(Path(args.out), rows, run_meta, False, "", stem="trace_sweep",
-                          columns=TRACE_COLUMNS)
+                          columns=TRACE_COLUMNS, csv_to=sys.stdout if args.csv == "-" else None)
     _log("wrote " + ", ".join(str(p) for p in paths))
+
+
+def trace_header(plan) -> str:
+    """What the trace table was simulated on (the same defaults as python -m dramsim)."""
+    a, c = plan.args, plan.config
+    salp = "SALP none" if c.salp == "none" else f"SALP-{c.salp.upper()}"
+    return (f"trace {Path(a.trace).name}: {plan.spec.name}, {salp}, controller {c.controller}, "
+            f"engine {resolve_engine(a.engine)}, {a.vdd_timing} reduced-VDD timing")
+
+
+def _printer(args):
+    """print to stdout, or to stderr when the CSV goes to stdout (--csv -)."""
+    stream = sys.stderr if args.csv == "-" else sys.stdout
+    return lambda text: print(text, file=stream)
 
 
 def prepare_logical(path: str, stream: np.ndarray, meta: dict, fmt: str):
@@ -129,7 +146,8 @@ def run_logical_trace(plan) -> None:
             "error_model": args.error_model, "guard": args.guard, "device_seed": int(args.seed),
             "placement_seed": int(args.seed), "fault_seeds": [], "spike_seeds": [], "training": "plain",
             "tolerable_ber": {fmt: tol}, "controller": dataclasses.asdict(plan.config),
-            "engine": args.engine, "arrival": args.arrival, "dram_images": n_images, "shape": list(shape)}
+            "engine": resolve_engine(args.engine), "arrival": args.arrival, "dram_images": n_images,
+            "shape": list(shape)}
     cid = save_context(cdir, meta, {f"stream_{fmt}": stream})
     vdds = args.vdd
     points = [{"cache_dir": str(cdir), "context": cid, "policy": p, "vdd": float(v), "format": fmt}
@@ -142,14 +160,17 @@ def run_logical_trace(plan) -> None:
                          resume_dir=(Path(args.out) / ".resume") if args.resume else None,
                          progress=not args.no_progress, desc="policy x VDD")
     rows = finish_rows(results, plan.spec.vdd_nominal, None, baseline_format=fmt)
-    print(render_table(rows, COLUMNS))
+    say = _printer(args)
+    say(fit(trace_header(plan)))
+    say(render_table(rows, COLUMNS) if args.wide else render_grid(rows, None))
     best = min((r for r in rows if "energy_uj" in r), key=lambda r: (r["energy_uj"], r["policy"], r["vdd_v"]))
-    print(f"lowest energy (no accuracy model for a trace; sparkxd keeps BER <= {tol:g}): {best['policy']} at "
-          f"{best['vdd_v']:g} V: {best['energy_uj']:.3f} uJ/image, {best['saving_pct']:.1f}% below linear @ "
-          f"nominal VDD")
+    say(fit(f"lowest energy (no accuracy model for a trace; sparkxd keeps BER <= {tol:g}): {best['policy']} at "
+            f"{best['vdd_v']:g} V: {best['energy_uj']:.3f} uJ/image, {best['saving_pct']:.1f}% below linear @ "
+            f"nominal VDD"))
     run_meta = {"command": "sweep_mappings --trace (logical)", "trace": Path(args.trace).name,
                 "spec": plan.spec.name, "shape": list(shape), "format": fmt, "images": n_images,
                 "tolerable_ber": tol, "vendor": args.vendor, "seed": args.seed,
                 "controller": dataclasses.asdict(plan.config), "arrival": args.arrival}
-    paths = write_outputs(Path(args.out), rows, run_meta, False, "", stem="trace_sweep")
+    paths = write_outputs(Path(args.out), rows, run_meta, False, "", stem="trace_sweep",
+                          csv_to=sys.stdout if args.csv == "-" else None)
     _log("wrote " + ", ".join(str(p) for p in paths))

@@ -65,13 +65,11 @@ other DIMMs.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
 import os
 import re
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,12 +113,24 @@ class RetentionRow:
     banks: tuple[float, ...]
 
 
-def load_retention(path: Path) -> list[RetentionRow]:
-    """Strict parse of retention_time_profile.csv (rows without a DIMM name are skipped)."""
+def _read_text(path: Path) -> str:
+    """The text of a CSV data file (a UTF-8 byte-order mark skipped); DataError if it cannot be
+    read or is not text."""
+    from traces.cli import looks_binary
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if looks_binary(data[:4096]):
+        raise DataError(f"{path}: a binary file, not CSV text")
+    return data.decode("utf-8", "replace")
+
+
+def load_retention(path: Path) -> list[RetentionRow]:
+    """Strict parse of retention_time_profile.csv (rows without a DIMM name are skipped)."""
+    text = _read_text(path)
     rows = []
     reader = csv.reader(text.splitlines())
     for lineno, rec in enumerate(reader, 1):
@@ -546,9 +556,15 @@ def summarize_pictures(per: dict[str, list[float]], n_boot: int, seed: int) -> d
 
 def cacheline_fractions(path: Path) -> dict[tuple[str, float], float]:
     out = {}
-    with open(path, encoding="utf-8") as fh:
-        for rec in csv.DictReader(line for line in fh if not line.startswith("#")):
+    lines = _read_text(path).splitlines()
+    numbered = [(n, line) for n, line in enumerate(lines, 1) if not line.startswith("#")]
+    reader = csv.DictReader(line for _, line in numbered)
+    for k, rec in enumerate(reader, 1):
+        lineno = numbered[min(k, len(numbered) - 1)][0]
+        try:
             out[(rec["dimm_name"], round(float(rec["vdd"]), 3))] = float(rec["error_cacheline_percent"]) / 100
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{path}:{lineno}: expected dimm_name, vdd and error_cacheline_percent ({exc})") from None
     return out
 
 
@@ -641,27 +657,55 @@ def fit_all(data: Path, seed: int = 0, n_boot: int = 2000, log=print) -> dict:
     return result
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.fit_spatial", description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=None, help="shared data directory (default ../shared/data)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--boot", type=int, default=2000, help="bootstrap resamples")
-    ap.add_argument("--json", type=Path, default=None, help="also write the fit as JSON")
-    a = ap.parse_args(argv)
-    if a.boot < 10:
-        print(f"--boot {a.boot}: must be >= 10", file=sys.stderr)
-        return 2
+PROG = "python -m bench.fit_spatial"
+
+
+def build_parser():
+    from traces.cli import Parser, int_in, seed_int
+    ap = Parser(prog=PROG, description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=None,
+                    help="shared data directory (default $SPARKXD_SHARED_DATA, else ../shared/data)")
+    ap.add_argument("--seed", type=seed_int, default=0, help="seed of the bootstrap and simulations (default 0)")
+    ap.add_argument("--boot", type=int_in(10, 1_000_000), default=2000,
+                    help="bootstrap resamples, 10..10^6 (default 2000)")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the fit as JSON (the directory must exist)")
+    return ap
+
+
+def check_data_dir(data: Path, option: str, needed) -> None:
+    """CliError unless ``data`` is a directory holding every path of ``needed``."""
+    from traces.cli import CliError
+    if not data.exists():
+        raise CliError(f"{option} {data}: no such directory")
+    if not data.is_dir():
+        raise CliError(f"{option} {data}: not a directory")
+    for rel in needed:
+        if not (data / rel).exists():
+            raise CliError(f"{option} {data}: {rel} is missing (the Voltron data of CMU-SAFARI/DRAM-Voltage-Study)")
+
+
+def _main(argv) -> int:
+    from traces.cli import CliError, check_outputs
+    a = build_parser().parse_args(argv)
     data = a.data or default_data_dir()
+    check_data_dir(data, "--data" if a.data else "data directory", [RETENTION_FILE, PICTURE_DIR])
+    check_outputs({"--json": a.json})
     try:
         res = fit_all(data, a.seed, a.boot)
     except DataError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     if a.json:
-        tmp = a.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps(res, indent=1, default=str))
-        tmp.replace(a.json)
+        from traces.atomic import atomic_output
+        with atomic_output(a.json, "w") as fh:
+            fh.write(json.dumps(res, indent=1, default=str))
     return 0
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 2 bad input or data (nothing written), 130 interrupted."""
+    from traces.cli import run
+    return run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

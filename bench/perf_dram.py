@@ -43,15 +43,17 @@ def make_trace(name: str, n: int):
     raise ValueError(f"unknown trace {name!r}; expected one of {', '.join(TRACES)}")
 
 
-def available_engines(wanted):
-    """{engine: run function} for the wanted engines that import; prints why others are skipped."""
+def available_engines(wanted, report=None):
+    """{engine: run function} for the wanted engines that import; ``report(message)`` says why
+    another is skipped (default: a line on standard error)."""
     from dramsim.simulate import EngineUnavailable, load_engine
     out = {}
     for name in wanted:
         try:
             out[name] = load_engine(name)
         except (EngineUnavailable, ValueError) as exc:
-            print(f"skipping engine {name!r}: {exc}", file=sys.stderr)
+            message = f"skipping engine {name!r}: {exc}"
+            report(message) if report else print(message, file=sys.stderr)
     return out
 
 
@@ -76,34 +78,40 @@ def measure(run, spec, config, decoded):
     return counters, time.perf_counter() - t0, time.process_time() - c0
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.perf_dram", description=__doc__.split("\n\n")[0],
-                                epilog=__doc__.split("Examples:")[1].join(["examples:", ""]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--n", type=int, default=1_000_000, help="requests per trace (default 1,000,000)")
-    p.add_argument("--engines", default="simpy,fast", help="comma-separated engines (default simpy,fast)")
-    p.add_argument("--traces", default=",".join(TRACES), help=f"comma-separated subset of {','.join(TRACES)}")
-    p.add_argument("--controller", default="r2.1", help="controller variant (default r2.1; or "
-                                                        "r2.0-conservative)")
-    p.add_argument("--json", metavar="OUT", help="also write the rows as JSON")
-    args = p.parse_args(argv)
-    if args.n < 1:
-        p.error("--n must be >= 1")
-    traces = [t.strip() for t in args.traces.split(",") if t.strip()]
-    bad = [t for t in traces if t not in TRACES]
-    if bad:
-        p.error(f"--traces: unknown trace {bad[0]!r}; expected {', '.join(TRACES)}")
+PROG = "python -m bench.perf_dram"
+ENGINE_NAMES = ("simpy", "fast")
+
+
+def build_parser():
+    from dramsim.config import CONTROLLERS
+    from traces.cli import Parser, comma_list, int_in
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               epilog=__doc__.split("Examples:")[1].join(["examples:", ""]),
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int_in(1, 50_000_000), default=1_000_000,
+                   help="requests per trace, 1..50,000,000 (held in memory; default 1,000,000)")
+    p.add_argument("--engines", type=comma_list(choices=ENGINE_NAMES, example="simpy,fast"),
+                   default=list(ENGINE_NAMES), metavar="E1,E2", help="engines: simpy,fast (default both)")
+    p.add_argument("--traces", type=comma_list(choices=TRACES, example="seq,random"), default=list(TRACES),
+                   metavar="T1,T2", help=f"traces: a subset of {','.join(TRACES)} (default all)")
+    p.add_argument("--controller", choices=CONTROLLERS, default="r2.1",
+                   help="controller variant (default r2.1; or r2.0-conservative)")
+    p.add_argument("--json", metavar="OUT", help="also write the rows as JSON (the directory must exist)")
+    return p
+
+
+def _main(argv) -> int:
+    from traces.cli import CliError, check_outputs, note
+    args = build_parser().parse_args(argv)
+    check_outputs({"--json": args.json})
 
     from dramsim.address import AddressMapper
-    from dramsim.config import CONTROLLERS, ControllerConfig
+    from dramsim.config import ControllerConfig
     from dramsim.spec import load_spec
 
-    if args.controller not in CONTROLLERS:
-        p.error(f"--controller: unknown variant {args.controller!r}; expected one of {', '.join(CONTROLLERS)}")
-    engines = available_engines([e.strip() for e in args.engines.split(",") if e.strip()])
+    engines = available_engines(args.engines, lambda msg: note(PROG, msg))
     if not engines:
-        print("no engine available", file=sys.stderr)
-        return 2
+        raise CliError(f"--engines {','.join(args.engines)}: no engine available")
     spec = load_spec(SPEC, channels=1, ranks=1)
     config = ControllerConfig(scheduler="frfcfs", page_policy="open", read_queue=32, write_queue=32,
                               controller=args.controller)
@@ -111,7 +119,7 @@ def main(argv=None) -> int:
         print(f"fast engine compile/first call: {fast_compile_seconds():.2f} s (excluded below)")
 
     rows, records = [], []
-    for name in traces:
+    for name in args.traces:
         decoded = AddressMapper(spec).decode_records(make_trace(name, args.n))
         results = {}
         for engine, run in engines.items():
@@ -135,7 +143,8 @@ def main(argv=None) -> int:
                          f"{goal:,}" if goal else "", f"{rec['cycles']:,}",
                          f"{rec['row_hit_rate']:.4f}" if rec["row_hit_rate"] is not None else "-",
                          same if rec["engine"] == "fast" else "", ratio if rec["engine"] == "fast" else ""])
-    print(f"{SPEC}, 1 channel, 1 rank, FR-FCFS, open page, 32-entry queues, controller {args.controller}")
+    print(f"{SPEC}, 1 channel, 1 rank, FR-FCFS, open page, SALP none, 32-entry queues, controller "
+          f"{args.controller}")
     print(tabulate(rows, headers=["trace", "engine", "requests", "wall s", "req/s", "cpu s", "req/cpu-s",
                                   "goal req/s", "cycles", "row-hit rate", "same", "fast/simpy"],
                    disable_numparse=True))
@@ -143,6 +152,12 @@ def main(argv=None) -> int:
         from traces.atomic import write_json_atomic
         write_json_atomic(args.json, records)
     return 0
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 2 bad input (nothing written), 130 interrupted."""
+    from traces.cli import run
+    return run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

@@ -32,18 +32,59 @@ from bench._sweep_timing import ITEMS, PHASES
 PROG = "python -m bench.perf_sweep"
 
 
+#: sweep options perf_sweep sets itself or that would write files or change what is timed
+_NOT_PASSED = {"out": "--out", "plot": "--plot", "csv": "--csv", "resume": "--resume", "trace": "--trace",
+               "neurons": "--neurons", "preset": "--preset", "wide": "--wide"}
+_UNSET = object()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--neurons", type=int, default=400, help="network size (default %(default)s)")
-    p.add_argument("--preset", default="guarded", help="sweep preset (default %(default)s: no FAT training "
-                                                       "in the timed runs)")
+    from bench.sweep_mappings import PRESETS
+    from traces.cli import Parser, int_in
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--neurons", type=int_in(1, 10_000), default=400,
+                   help="network size, 1..10000 (default %(default)s)")
+    p.add_argument("--preset", default="guarded", choices=tuple(PRESETS),
+                   help="sweep preset (default %(default)s: no FAT training in the timed runs; the sweep's "
+                        "own default is paper)")
     p.add_argument("--no-baseline", action="store_true", help="time only the optimised run")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
-    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON (atomic)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON (atomic; the directory must exist)")
     p.add_argument("sweep_args", nargs=argparse.REMAINDER,
-                   help="after --: more options for bench.sweep_mappings (e.g. -- --images 200)")
+                   help="after --: more options for bench.sweep_mappings (e.g. -- --images 200 --dask ADDRESS); "
+                        "not " + ", ".join(sorted(_NOT_PASSED.values())))
     return p
+
+
+def sweep_plan(argv: list[str]):
+    """The checked sweep plan of ``argv`` (CliError naming the option, before any work)."""
+    from bench._sweep_errors import UsageError
+    from bench.sweep_mappings import build_parser as sweep_parser
+    from bench.sweep_mappings import finish_args, validate
+    from traces.cli import CliError
+    parser = sweep_parser()
+    parser.prog = PROG                        # its usage errors name this tool
+    args = finish_args(parser.parse_args(argv))
+    try:
+        return validate(args)
+    except UsageError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _check_passed_options(extra: list[str]) -> None:
+    """CliError for a sweep option perf_sweep sets itself or does not honour."""
+    from bench.sweep_mappings import build_parser as sweep_parser
+    from traces.cli import CliError
+    parser = sweep_parser()
+    parser.prog = PROG
+    parser.set_defaults(**{dest: _UNSET for dest in _NOT_PASSED})
+    given = parser.parse_args(extra)
+    for dest, option in _NOT_PASSED.items():
+        if getattr(given, dest) is not _UNSET:
+            own = {"neurons": "give --neurons before --", "preset": "give --preset before --"}
+            why = own.get(dest, "perf_sweep writes no sweep files and times the network sweep only")
+            raise CliError(f"{option} (after --): {why}")
 
 
 class TreeMemory:
@@ -96,17 +137,16 @@ class TreeMemory:
         self._thread.join()
 
 
-def timed_run(argv: list[str]) -> dict:
-    """Run one network size of the sweep with ``argv``; its rows, phase readings and totals."""
+def timed_run(argv: list[str], dask: bool = False) -> dict:
+    """Run one network size of the sweep with ``argv`` (on its --dask cluster if ``dask``); its
+    rows, phase readings and totals."""
     from bench._sweep_main import measure_size
     from bench.runner import Backend
-    from bench.sweep_mappings import build_parser as sweep_parser
-    from bench.sweep_mappings import finish_args, validate
-    args = finish_args(sweep_parser().parse_args(argv))
-    plan = validate(args)
+    plan = sweep_plan(argv)
+    args = plan.args
     threads = max(1, args.jobs)
     w0, c0 = time.perf_counter(), time.process_time()
-    with TreeMemory() as memory, Backend(jobs=args.jobs) as backend:
+    with TreeMemory() as memory, Backend(jobs=args.jobs, dask_address=args.dask if dask else None) as backend:
         run = measure_size(plan, args.neurons[0], backend, threads)
     return {"rows": run.rows, "timing": run.timing, "wall_s": time.perf_counter() - w0,
             "cpu_s_this_process": time.process_time() - c0, "peak_tree_rss_mb": memory.peak_mb}
@@ -125,17 +165,45 @@ def _strip(rows):
     return json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], sort_keys=True)
 
 
-def main(argv=None) -> int:
+def _check_dask_address(address: str) -> None:
+    """CliError for an address that cannot name a scheduler (syntax, scheme, unknown host), found
+    without starting a dask client (a client whose address does not parse hangs for 20 s when
+    it is collected)."""
+    from traces.cli import CliError
+    try:
+        from distributed.comm import resolve_address
+    except ImportError:
+        raise CliError("--dask: needs dask.distributed, which is not installed: pip install "
+                       "'sparkxd[dask]'") from None
+    try:
+        resolve_address(address)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"--dask {address}: not a reachable scheduler address ({exc})") from None
+
+
+def _main(argv) -> int:
+    from bench.runner import Backend, RunnerError
+    from traces.cli import CliError, check_outputs
     a = build_parser().parse_args(argv)
-    extra = [x for x in a.sweep_args if x != "--"]
+    extra = a.sweep_args[1:] if a.sweep_args[:1] == ["--"] else a.sweep_args
+    check_outputs({"--json": a.json})
+    _check_passed_options(extra)
     base = ["--neurons", str(a.neurons), "--preset", a.preset, "--no-progress", *extra]   # nothing is written
+    plan = sweep_plan(base)                   # every option and path checked before any work
+    if plan.args.dask:                        # reach the cluster now, not after the warm-up
+        _check_dask_address(plan.args.dask)
+        try:
+            Backend(jobs=1, dask_address=plan.args.dask).close()
+        except RunnerError as exc:
+            raise CliError(f"--dask: {exc}") from None
+    dask = plan.args.dask is not None
     if not a.no_warmup:
         print(f"{PROG}: warm-up run (untimed) ...", file=sys.stderr)
-        timed_run(base)
-    results = {"optimised": timed_run(base)}
+        timed_run(base, dask)
+    results = {"optimised": timed_run(base, dask)}
     if not a.no_baseline:
         results["baseline"] = timed_run([*base, "--no-shortcuts", "--jobs", "1"])
-    print(f"N={a.neurons}, preset {a.preset}, {' '.join(extra) or 'default statistics'}")
+    print(f"N={a.neurons}, preset {a.preset} (the sweep's default: paper), {' '.join(extra) or 'default statistics'}")
     for name, r in results.items():
         print(f"\n{name}: wall {r['wall_s']:.1f} s, peak memory of all its processes "
               f"{r['peak_tree_rss_mb']:,.0f} MB")
@@ -154,6 +222,13 @@ def main(argv=None) -> int:
                                        "peak_tree_rss_mb": v["peak_tree_rss_mb"]} for k, v in results.items()},
                           indent=1, sort_keys=True)
     return 0
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 1 the runs differ or failed, 2 bad input, 130
+    interrupted (nothing written)."""
+    from traces.cli import run
+    return run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

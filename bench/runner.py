@@ -150,10 +150,15 @@ def _dask_client(address, timeout_s):
         raise RunnerError("dask_address needs dask.distributed, which is not installed: "
                           "pip install 'sparkxd[dask]' (or: pip install dask distributed)") \
             from None
+    try:   # a malformed address or unknown host fails at once, without a client to clean up
+        from distributed.comm import resolve_address
+        resolve_address(address)
+    except (ValueError, OSError) as err:
+        raise RunnerError(f"--dask {address}: not a dask scheduler address ({err})") from None
     try:
         return Client(address, timeout=timeout_s, set_as_default=False)
     except Exception as err:
-        raise RunnerError(f"cannot reach dask scheduler at {address!r} within {timeout_s:g} s "
+        raise RunnerError(f"--dask {address}: cannot reach the dask scheduler within {timeout_s:g} s "
                           f"({type(err).__name__}: {err})") from None
 
 

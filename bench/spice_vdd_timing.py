@@ -40,7 +40,6 @@ What it does:
 """
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import shutil
@@ -221,29 +220,42 @@ def simulate(asc: Path, models: Path, vdd: float, work: Path) -> dict:
     return latencies(np.loadtxt(out_file), vdd)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.spice_vdd_timing", description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=None, help="the voltron/ data directory")
-    ap.add_argument("--out", type=Path, default=None, help="write the CSV here (default: print only)")
-    a = ap.parse_args(argv)
+PROG = "python -m bench.spice_vdd_timing"
+MODEL_FILES = ("SPICE_circuit_model/voltron_spice.asc", "SPICE_circuit_model/cmosedu_models.txt")
+
+
+def build_parser():
+    from traces.cli import Parser
+    ap = Parser(prog=PROG, description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=None,
+                    help="the voltron/ data directory (default ../shared/data/voltron)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="write the CSV here (default: print only; the directory must exist)")
+    return ap
+
+
+def _main(argv) -> int:
+    from bench.fit_spatial import check_data_dir
+    from traces.cli import CliError, check_outputs
+    a = build_parser().parse_args(argv)
     data = a.data or default_data_dir() / "voltron"
-    asc, models = data / "SPICE_circuit_model" / "voltron_spice.asc", data / "SPICE_circuit_model" / "cmosedu_models.txt"
-    for f in (asc, models):
-        if not f.is_file():
-            print(f"--data: {f}: not found", file=sys.stderr)
-            return 2
+    check_data_dir(data, "--data" if a.data else "data directory", MODEL_FILES)
+    asc, models = (data / f for f in MODEL_FILES)
+    check_outputs({"--out": a.out}, inputs=[asc, models])
     if shutil.which("ngspice") is None:
-        print("ngspice: not on PATH (Debian: apt-get install ngspice)", file=sys.stderr)
-        return 2
+        raise CliError("ngspice: not on PATH (Debian: apt-get install ngspice)")
     try:
         netlist_elements(asc)
     except SchematicError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for v in VDDS:
-            rows.append((v, simulate(asc, models, v, Path(tmp))))
+            try:
+                rows.append((v, simulate(asc, models, v, Path(tmp))))
+            except RuntimeError as exc:           # ngspice itself failed: not bad input
+                print(f"{PROG}: error: {exc}", file=sys.stderr)
+                return 1
             r = rows[-1][1]
             print(f"VDD {v:.3f} V: tRCD {r['tRCD']:6.2f} ns  tRAS {r['tRAS']:6.2f} ns  tRP {r['tRP']:5.2f} ns "
                   f"(1 %: {r['tRP@0.01']:5.2f}, 5 %: {r['tRP@0.05']:5.2f})", flush=True)
@@ -263,10 +275,17 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     if a.out:
-        tmp = a.out.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(a.out)
+        from traces.atomic import atomic_output
+        with atomic_output(a.out, "w") as fh:
+            fh.write(text)
     return 0
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 1 ngspice failed, 2 bad input (nothing written), 130
+    interrupted."""
+    from traces.cli import run
+    return run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

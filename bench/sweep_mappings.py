@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench._sweep_errors import UsageError
 from snn.data import add_data_arguments
-from traces.cli import Parser, nonnegative_int, positive_int
+from traces.cli import Parser, directory_writable, float_in, nonnegative_int, positive_int
 
 DEFAULT_SPEC = "DDR3L-1600K"
 DEFAULT_VDDS = (1.35, 1.30, 1.25, 1.20, 1.15, 1.10, 1.075, 1.05, 1.025)
@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--target-loss", type=_float_in(0.0, 100.0), default=1.0,
                    help="accuracy loss allowed, percentage points, judged at the upper 95%% bound on "
                         "validation (default %(default)s)")
-    n.add_argument("--tolerable-ber", type=_float_in(0.0, 1.0), default=None,
+    n.add_argument("--tolerable-ber", type=float_in(0.0, 1.0, lo_open=True), default=None,
                    help="BER sparkxd may use (default: measured on the validation images; "
                         "with a logical --trace: 1e-6)")
     n.add_argument("--fault-maps", "--seeds", dest="seeds", type=positive_int, default=5,
@@ -378,7 +378,7 @@ def check_writable_dir(option: str, path) -> None:
     if p.exists():
         if not p.is_dir():
             raise UsageError(f"{option} {path}: exists and is not a directory")
-        if not os.access(p, os.W_OK | os.X_OK):
+        if not directory_writable(p):
             raise UsageError(f"{option} {path}: not writable")
         return
     parent = p.absolute().parent
@@ -386,7 +386,7 @@ def check_writable_dir(option: str, path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"{option} {path}: {parent} is a file, not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not directory_writable(parent):
         raise UsageError(f"{option} {path}: cannot create it ({parent} is not writable)")
 
 
@@ -560,7 +560,7 @@ def _main(argv, state: dict) -> int:
         return 2
     except RunnerError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2 if "cannot reach dask" in str(exc) else 1
+        return 2 if str(exc).startswith("--dask ") else 1
     print(f"wall time {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 

@@ -1,9 +1,10 @@
 """``python -m dramsim``: simulate a request trace on a DRAM device and print its statistics.
 
-Every input is validated before anything runs or is written: a bad input prints one line --
-``file:line: reason`` for a problem inside a file, ``--option: reason`` for a bad option -- and
-exits with status 2 without writing any output. Outputs are written atomically (temporary file,
-then rename) and never over the trace itself.
+Every input is validated before anything runs or is written: a bad input prints one line,
+``python -m dramsim: error: file:line: reason`` for a problem inside a file, ``...: error:
+--option: reason`` for a bad option, and exits with status 2 without writing any output
+(docs/cli.md). Outputs are written atomically (temporary file, then rename) into existing
+directories and never over an input. Ctrl-C: one line, status 130, nothing written.
 """
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
+from dramsim.cliargs import MAX_CHANNELS, MAX_CYCLES, MAX_QUEUE, MAX_RANKS, power_of_two, volts
 from dramsim.config import CONTROLLERS, DEFAULT_CONTROLLER, PAGE_POLICIES, SALP_MODES, SCHEDULERS, ControllerConfig
 from dramsim.simulate import ENGINES
+from traces.cli import CliError, Parser, check_outputs, deprecated_alias, fraction, int_in, run
 
 DEFAULT_SPEC = "DDR3L-1600K"
 DEFAULT_MAPPING = "RoBaRaCoCh"
@@ -32,10 +34,14 @@ examples:
   python -m dramsim --trace run.trace --controller r2.0-conservative --refresh-interval 3120 \\
       --write-high-watermark 0.5 --write-low-watermark 0.1
 
-Trace formats (auto-detected, or --format): native '[cycle] addr R|W', ramulator '0xADDR R|W',
-dramsim3 '0xADDR READ|WRITE cycle', ramulator2 'LD|ST addr', npy/npz (REQUEST_DTYPE); text
-formats may be gzipped. Requests with an arrival cycle are offered no earlier than it; without
-one they are offered as fast as the controller accepts them (saturation).
+Trace formats (auto-detected, or --trace-format): native '[cycle] addr R|W', ramulator
+'0xADDR R|W', dramsim3 '0xADDR READ|WRITE cycle', ramulator2 'LD|ST addr', npy/npz
+(REQUEST_DTYPE); text formats may be gzipped. Requests with an arrival cycle are offered no
+earlier than it (cycles must not decrease); without one they are offered as fast as the
+controller accepts them (saturation).
+
+Defaults: the numba engine, no subarray-level parallelism (--salp none: commodity DRAM; the
+sweep's default too), Ramulator 2.1's controller; the header line states them.
 
 The controller follows docs/controller.md: by default Ramulator 2.1's generic DDR controller
 request for request (--controller r2.1: FR-FCFS, write-drain watermarks, read-after-write
@@ -47,78 +53,32 @@ counts ALL devices of a rank (devices_per_rank x the per-device datasheet curren
 scope,metric,value rows; --command-log every DRAM command as CSV with a header naming the
 device, mapping and controller settings (python -m dramsim.checker reads it), plus one DRAMPower
 command trace (cycle,CMD,bank) per rank next to it (<name>.ch<C>.rank<R>.drampower).
-exit status: 0 ok, 2 bad input (nothing written).
+exit status: 0 ok, 2 bad input (nothing written), 130 interrupted (nothing written).
 """
 
 
-class InputError(Exception):
-    """A bad input; ``str()`` is the one line to print."""
+InputError = CliError          # a bad input; str() is the one line after "python -m dramsim: error: "
+
+PROG = "python -m dramsim"
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one ``--option: reason`` line and exit status 2."""
-
-    def error(self, message):
-        if message.startswith("argument "):
-            opt, _, reason = message[len("argument "):].partition(": ")
-            message = f"{opt.split('/')[-1]}: {reason}"
-        elif message.startswith("the following arguments are required: "):
-            message = f"{message.split(': ', 1)[1]}: required (see --help)"
-        self.exit(2, f"{message}\n")
-
-
-def _power_of_two(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive power of two, got {text!r}") from None
-    if value < 1 or value & (value - 1):
-        raise argparse.ArgumentTypeError(f"expected a positive power of two, got {text!r}")
-    return value
-
-
-def _volts(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a voltage > 0 (volts), got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction of the write queue in [0, 1], got {text!r}")
-    return value
-
-
-def _cycles(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of cycles >= 1, got {text!r}")
-    return value
+_CYCLES = int_in(1, MAX_CYCLES)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from traces.cli import positive_int
     from traces.formats import FORMATS
-    p = _Parser(prog="python -m dramsim",
-                description="Cycle-level DRAM simulation of a request trace: row-buffer statistics, "
-                            "latency, bandwidth, queue occupancy and energy.",
-                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog=PROG,
+               description="Cycle-level DRAM simulation of a request trace: row-buffer statistics, "
+                           "latency, bandwidth, queue occupancy and energy.",
+               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--spec", default=DEFAULT_SPEC,
                    help=f"bundled device name (DDR3-1600K, DDR3L-1600K, DDR4-2400R) or a spec .toml "
                         f"file (default {DEFAULT_SPEC})")
     p.add_argument("--trace", required=True, metavar="FILE", help="request trace to simulate")
-    p.add_argument("--format", choices=FORMATS, help="trace format (default: detect)")
+    p.add_argument("--trace-format", choices=FORMATS, metavar="FORMAT",
+                   help=f"format of --trace: {' | '.join(FORMATS)} (default: detect)")
+    p.add_argument("--format", dest="trace_format", choices=FORMATS, action=deprecated_alias("--trace-format"),
+                   help=argparse.SUPPRESS)
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast: the numba engine (default); simpy: the readable reference engine; "
                         "both give identical results (tests/test_engine_diff.py)")
@@ -133,31 +93,38 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {DEFAULT_MAPPING})")
     p.add_argument("--salp", choices=SALP_MODES, default="none",
                    help="masa: subarray-level parallelism, one open row per subarray (default none)")
-    p.add_argument("--vdd", type=_volts, metavar="V",
+    p.add_argument("--vdd", type=volts, metavar="V",
                    help="supply voltage (default: the spec's nominal); slower core timings and lower "
                         "currents from the spec's VDD table")
-    p.add_argument("--channels", type=_power_of_two, metavar="N", help="override the spec's channels")
-    p.add_argument("--ranks", type=_power_of_two, metavar="N", help="override the spec's ranks per channel")
-    p.add_argument("--read-queue", type=positive_int, default=32, metavar="N", help="default 32")
-    p.add_argument("--write-queue", type=positive_int, default=32, metavar="N", help="default 32")
-    p.add_argument("--write-high-watermark", type=_fraction, default=0.8, metavar="F",
-                   help="enter write-drain mode above F x write queue (default 0.8)")
-    p.add_argument("--write-low-watermark", type=_fraction, default=0.2, metavar="F",
-                   help="leave write-drain mode below F x write queue while reads wait (default 0.2)")
+    p.add_argument("--channels", type=power_of_two(MAX_CHANNELS), metavar="N",
+                   help=f"override the spec's channels (a power of two, 1..{MAX_CHANNELS})")
+    p.add_argument("--ranks", type=power_of_two(MAX_RANKS), metavar="N",
+                   help=f"override the spec's ranks per channel (a power of two, 1..{MAX_RANKS})")
+    p.add_argument("--read-queue", type=int_in(1, MAX_QUEUE), default=32, metavar="N",
+                   help=f"read queue entries, 1..{MAX_QUEUE} (default 32)")
+    p.add_argument("--write-queue", type=int_in(1, MAX_QUEUE), default=32, metavar="N",
+                   help=f"write queue entries, 1..{MAX_QUEUE} (default 32)")
+    p.add_argument("--write-high-watermark", type=fraction, default=0.8, metavar="F",
+                   help="enter write-drain mode above F x write queue, 0..1 (default 0.8)")
+    p.add_argument("--write-low-watermark", type=fraction, default=0.2, metavar="F",
+                   help="leave write-drain mode below F x write queue while reads wait, 0..F_high "
+                        "(default 0.2)")
     p.add_argument("--no-refresh", action="store_true", help="disable refresh")
-    p.add_argument("--refresh-interval", type=_cycles, metavar="CYCLES",
-                   help="all-bank refresh every CYCLES (default: the spec's nREFI)")
-    p.add_argument("--powerdown-idle", type=_cycles, metavar="CYCLES",
-                   help="power down a rank idle for CYCLES (active power-down if a row is open, else "
-                        "precharge power-down; default: never)")
-    p.add_argument("--self-refresh-idle", type=_cycles, metavar="CYCLES",
+    p.add_argument("--refresh-interval", type=_CYCLES, metavar="CYCLES",
+                   help="all-bank refresh every CYCLES, > the spec's nRFC (default: the spec's nREFI)")
+    p.add_argument("--powerdown-idle", type=_CYCLES, metavar="CYCLES",
+                   help="power down a rank idle for CYCLES, 1..2^40 (active power-down if a row is open, "
+                        "else precharge power-down; default: never)")
+    p.add_argument("--self-refresh-idle", type=_CYCLES, metavar="CYCLES",
                    help="self-refresh a rank idle for CYCLES with every row closed (longer than "
-                        "--powerdown-idle; default: never)")
-    p.add_argument("--json", metavar="OUT", help="write every statistic as JSON")
+                        "--powerdown-idle, up to 2^40; default: never)")
+    p.add_argument("--json", metavar="OUT", help="write every statistic as JSON (the directory must exist)")
     p.add_argument("--csv", metavar="OUT", help="write every statistic as scope,metric,value CSV")
     p.add_argument("--command-log", metavar="OUT",
-                   help="write the issued DRAM commands as CSV (and DRAMPower traces per rank)")
+                   help="write the issued DRAM commands as CSV (and DRAMPower traces per rank next to it)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (one is shown only when standard error is a terminal)")
     return p
 
 
@@ -210,11 +177,11 @@ def _config(args, spec) -> ControllerConfig:
     return config
 
 
-def _request_line(path: str, index: int) -> int:
+def _request_line(path: str, index: int, trace_format: str | None = None) -> int:
     """1-based line of the ``index``-th request of a text trace (0 for binary formats)."""
     from traces.formats import resolve_format
     from traces.sources import open_binary
-    if resolve_format(path, None) in ("npy", "npz"):
+    if resolve_format(path, trace_format) in ("npy", "npz"):
         return 0
     seen = -1
     with open_binary(path) as fh:
@@ -234,7 +201,7 @@ def _load_trace(args, spec):
     except ValueError as exc:
         raise InputError(f"--mapping: {exc}") from None
     try:
-        records = read_trace(args.trace, format=args.format)
+        records = read_trace(args.trace, format=args.trace_format)
     except TraceError as exc:
         raise InputError(str(exc)) from None
     mapper = AddressMapper(spec, args.mapping)
@@ -243,30 +210,29 @@ def _load_trace(args, spec):
     except AddressError as exc:
         text = str(exc)
         index = int(text.split(":")[0].split()[-1]) if text.startswith("request ") else -1
-        line = _request_line(args.trace, index) if index >= 0 else 0
+        line = _request_line(args.trace, index, args.trace_format) if index >= 0 else 0
         raise InputError(f"{args.trace}:{line}: {text}") from None
 
 
 def _outputs(args) -> dict[str, Path]:
-    """Output paths by option, checked: distinct, not the trace, in an existing directory."""
+    """Output paths by option, checked before any work: distinct, not an input (the trace, a spec
+    file), in an existing writable directory."""
     outs = {opt: Path(v) for opt, v in (("--json", args.json), ("--csv", args.csv),
-                                        ("--command-log", args.command_log)) if v}
-    trace = Path(args.trace).resolve()
-    seen = {}
-    for opt, path in outs.items():
-        if path.resolve() == trace:
-            raise InputError(f"{opt}: {path} is the input trace; refusing to overwrite it")
-        if path.resolve() in seen:
-            raise InputError(f"{opt}: {path} is also the {seen[path.resolve()]} output")
-        seen[path.resolve()] = opt
-        parent = path.resolve().parent
-        if not parent.is_dir():
-            raise InputError(f"{opt}: directory {parent} does not exist")
-        if path.is_dir():
-            raise InputError(f"{opt}: {path} is a directory")
-        if not os.access(parent, os.W_OK):
-            raise InputError(f"{opt}: directory {parent} is not writable")
+                                        ("--command-log", args.command_log)) if v is not None}
+    check_outputs(outs, inputs=_inputs(args))
     return outs
+
+
+def _inputs(args) -> list[str]:
+    return [args.trace] + ([args.spec] if Path(args.spec).is_file() else [])
+
+
+def _check_drampower_paths(args, outs, spec) -> None:
+    """The DRAMPower traces written next to --command-log: not an input, not another output."""
+    if "--command-log" not in outs:
+        return
+    names = [("--command-log", p) for p in drampower_paths(outs["--command-log"], spec).values()]
+    check_outputs(list(outs.items()) + names, inputs=_inputs(args))
 
 
 def drampower_paths(log_path: Path, spec) -> dict[tuple[int, int], Path]:
@@ -294,7 +260,9 @@ def table_rows(summary: dict) -> list[list]:
 
 
 def json_bytes(summary: dict, args, n_requests: int) -> bytes:
-    doc = {"input": {"trace": args.trace, "format": args.format, "mapping": args.mapping,
+    from traces.formats import resolve_format
+    doc = {"input": {"trace": args.trace, "trace_format": resolve_format(args.trace, args.trace_format),
+                     "mapping": args.mapping,
                      "spec": args.spec, "requests_in_trace": n_requests}, **summary}
     return (json.dumps(doc, indent=2) + "\n").encode()
 
@@ -315,23 +283,20 @@ def _write(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def main(argv=None) -> int:
+def _main(argv) -> int:
     args = build_parser().parse_args(argv)
+    outs = _outputs(args)
+    spec = _load_spec(args)
+    _check_drampower_paths(args, outs, spec)
+    config = _config(args, spec)
+    from dramsim.simulate import EngineUnavailable, load_engine, simulate
     try:
-        outs = _outputs(args)
-        spec = _load_spec(args)
-        config = _config(args, spec)
-        from dramsim.simulate import EngineUnavailable, load_engine, simulate
-        try:
-            load_engine(args.engine)
-        except EngineUnavailable as exc:
-            raise InputError(f"--engine: {exc}") from None
-        records, decoded = _load_trace(args, spec)
-    except InputError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        load_engine(args.engine)
+    except EngineUnavailable as exc:
+        raise InputError(f"--engine: {exc}") from None
+    records, decoded = _load_trace(args, spec)
     result = simulate(spec, decoded, config, engine=args.engine, mapping=args.mapping,
-                      command_log="--command-log" in outs, progress=sys.stderr.isatty())
+                      command_log="--command-log" in outs, progress=sys.stderr.isatty() and not args.no_progress)
     summary = result.summary
     if "--json" in outs:
         _write(outs["--json"], json_bytes(summary, args, len(records)))
@@ -349,9 +314,9 @@ def main(argv=None) -> int:
         org = spec.org
         n = len(decoded)
         rate = f"{n / result.wall_s:,.0f} req/s" if result.wall_s > 0 else "-"
-        print(f"{spec.name} at {spec.vdd:g} V, {org.channels} channel(s) x {org.ranks} rank(s), "
-              f"{config.scheduler}/{config.page_policy}/salp {config.salp}, mapping {args.mapping}, "
-              f"{args.engine} engine: {n:,} requests in {result.wall_s:.2f} s ({rate})")
+        print(f"{spec.name} at {spec.vdd:g} V, {org.channels} channel(s) x {org.ranks} rank(s), mapping "
+              f"{args.mapping}, SALP {config.salp}, {config.scheduler}, {config.page_policy} page, {args.engine} "
+              f"engine: {n:,} requests in {result.wall_s:.2f} s ({rate})")
         print(f"controller {config.controller}, queues {config.read_queue}/{config.write_queue}, write drain "
               f"{config.write_low_watermark:g}/{config.write_high_watermark:g}, refresh "
               f"{'every ' + str(config.nrefi(spec)) + ' cycles' if config.refresh else 'off'}, power-down "
@@ -360,6 +325,11 @@ def main(argv=None) -> int:
         print(f"energy counts all {org.devices_per_rank} devices of each rank "
               f"(devices_per_rank x per-device current).")
     return 0
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 2 bad input, 130 interrupted (nothing written)."""
+    return run(PROG, _main, argv)
 
 
 if __name__ == "__main__":

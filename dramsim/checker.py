@@ -554,8 +554,12 @@ def write_drampower_trace(path, log: np.ndarray, spec: DramSpec, channel: int = 
 # CLI
 # ------------------------------------------------------------------------------------------
 
-class _InputError(Exception):
-    """Bad input: the one line to print (exit status 2)."""
+PROG = "python -m dramsim.checker"
+
+
+def _input_error(text):
+    from traces.cli import CliError
+    return CliError(text)
 
 
 #: checker option -> header key, for comparing what the user says with what the log says (the
@@ -580,7 +584,7 @@ def _settings(a, header, log_path):
     warnings = []
     if header is None:
         values = {k: v for k, v in flags.items() if v is not None}
-        warnings.append(f"{log_path}: no header (an older log): checking against the options and defaults")
+        warnings.append(f"note: {log_path}: no header (an older log): checking against the options and defaults")
     else:
         values = {flag: header[key] for flag, key in _FLAG_KEYS}
         for flag, key in _FLAG_KEYS:
@@ -590,7 +594,7 @@ def _settings(a, header, log_path):
             option = "--no-refresh" if flag == "refresh" else "--" + flag.replace("_", "-")
             what = f"{log_path}: header.{key}: the log says {header[key]!r}, {option} says {v!r}"
             if not a.override:
-                raise _InputError(what + " (pass --override to check against the option)")
+                raise _input_error(what + " (pass --override to check against the option)")
             warnings.append("warning: " + what + "; checking against the option (--override)")
             values[flag] = v
     source = a.spec if a.spec is not None else (header["spec.source"] if header is not None else "DDR3L-1600K")
@@ -598,15 +602,15 @@ def _settings(a, header, log_path):
         spec = load_spec(source, channels=values.get("channels"), ranks=values.get("ranks"))
     except ValueError as exc:
         where = "--spec" if a.spec is not None or header is None else f"{log_path}: header.spec.source"
-        raise _InputError(f"{where}: {exc} (pass --spec)" if where != "--spec" else f"--spec: {exc}") from None
+        raise _input_error(f"{where}: {exc} (pass --spec)" if where != "--spec" else f"--spec: {exc}") from None
     vdd = values.get("vdd")
     if vdd is not None and abs(vdd - spec.vdd) > 1e-12:
         try:
             scaled = spec.at_vdd(vdd)
         except ValueError as exc:
             if a.vdd is not None:
-                raise _InputError(f"--vdd: {exc}") from None
-            raise _InputError(f"{log_path}: header.vdd: {exc}: {spec.name} is not the device of the run") from None
+                raise _input_error(f"--vdd: {exc}") from None
+            raise _input_error(f"{log_path}: header.vdd: {exc}: {spec.name} is not the device of the run") from None
         if header is not None and spec_digest(scaled) != header["spec.sha256"]:
             scaled = _other_vdd_timing(spec, vdd, header["spec.sha256"]) or scaled
         spec = scaled
@@ -614,7 +618,7 @@ def _settings(a, header, log_path):
         what = (f"{log_path}: header.spec.sha256: {spec.name} as loaded from {spec.source} (at {spec.vdd:g} V, "
                 f"{spec.org.channels} channel(s) x {spec.org.ranks} rank(s)) is not the device of the run")
         if not a.override:
-            raise _InputError(what + " (pass --override to check against it anyway)")
+            raise _input_error(what + " (pass --override to check against it anyway)")
         warnings.append("warning: " + what + "; checking against it anyway (--override)")
     fields = {f: values[f] for f in _CHECKED_FIELDS if f in values}
     try:
@@ -623,7 +627,7 @@ def _settings(a, header, log_path):
     except ValueError as exc:
         field, _, rest = str(exc).partition(": ")
         where = f"{log_path}: header.{field}" if header is not None else "--" + field.replace("_", "-")
-        raise _InputError(f"{where}: {rest}") from None
+        raise _input_error(f"{where}: {rest}") from None
     if config.refresh_interval == spec.timing.nREFI:
         config = ControllerConfig(**{**config.__dict__, "refresh_interval": None})
     return spec, config, values.get("mapping", DEFAULT_SCHEME), warnings
@@ -644,26 +648,19 @@ def _other_vdd_timing(spec, vdd, digest):
     return None
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of cycles >= 1, got {text!r}")
-    return v
-
-
-def main(argv=None) -> int:
-    import time
+def build_parser():
+    from dramsim.cliargs import MAX_CHANNELS, MAX_CYCLES, MAX_RANKS, power_of_two, volts
     from dramsim.config import CONTROLLERS
-    p = argparse.ArgumentParser(
-        prog="python -m dramsim.checker",
+    from traces.cli import Parser, int_in
+    from traces.formats import FORMATS
+    cycles = int_in(1, MAX_CYCLES)
+    p = Parser(
+        prog=PROG,
         description="Check a DRAM command log (python -m dramsim --command-log) against the timing, state, "
                     "refresh and power-management rules of docs/controller.md. The log's header names the "
                     "device, mapping and controller settings of the run; options given here must agree with it "
                     "(--override: check against the options instead). Prints every violation; exit 1 if any, "
-                    "2 on bad input.",
+                    "2 on bad input (one line, docs/cli.md), 130 if interrupted.",
         epilog="examples:\n  python -m dramsim.checker run.log.csv\n"
                "  python -m dramsim.checker run.log.csv --trace run.trace     # every request served once\n"
                "  python -m dramsim.checker old.log.csv --spec DDR4-2400R --channels 2 --controller "
@@ -672,30 +669,41 @@ def main(argv=None) -> int:
     p.add_argument("log", help="command log CSV")
     p.add_argument("--trace", help="request trace the log was produced from (checks every request is served "
                                    "exactly once at the right address)")
+    p.add_argument("--trace-format", choices=FORMATS, metavar="FORMAT",
+                   help=f"format of --trace: {' | '.join(FORMATS)} (default: detect)")
     p.add_argument("--spec", help="bundled spec name or TOML path (default: the header's; DDR3L-1600K)")
-    p.add_argument("--channels", type=int, help="the spec's channel count (default: the header's)")
-    p.add_argument("--ranks", type=int, help="the spec's ranks per channel (default: the header's)")
+    p.add_argument("--channels", type=power_of_two(MAX_CHANNELS),
+                   help=f"the spec's channel count, a power of two 1..{MAX_CHANNELS} (default: the header's)")
+    p.add_argument("--ranks", type=power_of_two(MAX_RANKS),
+                   help=f"the spec's ranks per channel, a power of two 1..{MAX_RANKS} (default: the header's)")
     p.add_argument("--mapping", help="address mapping of --trace (default: the header's; RoBaRaCoCh)")
     p.add_argument("--scheme", help="deprecated alias of --mapping")
     p.add_argument("--page-policy", choices=("open", "closed"))
     p.add_argument("--salp", choices=("none", "masa"))
     p.add_argument("--controller", choices=CONTROLLERS)
     p.add_argument("--no-refresh", action="store_true", help="the run had refresh disabled")
-    p.add_argument("--refresh-interval", type=_positive_int, metavar="CYCLES")
-    p.add_argument("--powerdown-idle", type=_positive_int, metavar="CYCLES")
-    p.add_argument("--self-refresh-idle", type=_positive_int, metavar="CYCLES")
-    p.add_argument("--vdd", type=float, help="supply voltage of the run (its reduced-VDD timings)")
+    p.add_argument("--refresh-interval", type=cycles, metavar="CYCLES", help="1..2^40")
+    p.add_argument("--powerdown-idle", type=cycles, metavar="CYCLES", help="1..2^40")
+    p.add_argument("--self-refresh-idle", type=cycles, metavar="CYCLES", help="1..2^40")
+    p.add_argument("--vdd", type=volts, help="supply voltage of the run (its reduced-VDD timings)")
     p.add_argument("--override", action="store_true",
                    help="options that disagree with the header (or a spec whose digest differs) win, with a "
                         "warning, instead of being an error")
-    p.add_argument("--max-print", type=int, default=50,
-                   help="print at most this many violations (default 50)")
-    a = p.parse_args(argv)
+    p.add_argument("--max-print", type=int_in(0, 1 << 40), default=50,
+                   help="print at most this many violations, >= 0 (default 50)")
+    return p
+
+
+def _main(argv) -> int:
+    import time
+
+    from traces.cli import note
+    a = build_parser().parse_args(argv)
     if a.scheme is not None:
-        print("warning: --scheme is deprecated; use --mapping", file=sys.stderr)
         if a.mapping is not None and a.mapping != a.scheme:
-            print(f"--scheme: {a.scheme!r} disagrees with --mapping {a.mapping!r}", file=sys.stderr)
-            return 2
+            raise _input_error(f"--scheme {a.scheme}: disagrees with --mapping {a.mapping} (--scheme is the "
+                               "deprecated name of --mapping)")
+        note(PROG, "--scheme is deprecated; use --mapping")
         a.mapping = a.scheme
     t0 = time.perf_counter()
     try:
@@ -706,21 +714,20 @@ def main(argv=None) -> int:
             from dramsim.address import AddressMapper
             from traces.reader import read_trace
             try:
-                requests = AddressMapper(spec, mapping).decode_records(read_trace(a.trace))
+                requests = AddressMapper(spec, mapping).decode_records(read_trace(a.trace, a.trace_format))
             except ValueError as exc:
-                raise _InputError(str(exc) if str(exc).startswith(str(a.trace)) else f"{a.trace}: {exc}") from None
+                raise _input_error(str(exc) if str(exc).startswith(str(a.trace)) else f"{a.trace}: {exc}") from None
             if header is not None and header.get("requests") not in (None, len(requests)):
-                raise _InputError(f"{a.log}: header.requests: the log is of {header['requests']} requests, "
-                                  f"{a.trace} has {len(requests)}")
+                raise _input_error(f"{a.log}: header.requests: the log is of {header['requests']} requests, "
+                                   f"{a.trace} has {len(requests)}")
         for w in warnings:
-            print(w, file=sys.stderr)
-        run = _Replay(spec, config, requests, limit=max(a.max_print, 0))
+            print(f"{PROG}: {w}", file=sys.stderr)
+        run = _Replay(spec, config, requests, limit=a.max_print)
         for rows in iter_command_log(a.log):
             run.feed(rows)
         run.finish()
-    except (_InputError, CommandLogError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    except CommandLogError as exc:
+        raise _input_error(str(exc)) from None
     violations = run.violations()
     n_more = sum(run.overflow.values())
     for v in violations[:a.max_print]:
@@ -735,6 +742,12 @@ def main(argv=None) -> int:
           f"{spec.org.channels} channel(s) x {spec.org.ranks} rank(s)) in {wall:.1f} s, {total} violation(s)",
           file=sys.stderr)
     return 1 if total else 0
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 clean, 1 violations, 2 bad input, 130 interrupted."""
+    from traces.cli import run
+    return run(PROG, _main, argv, interrupted="the check did not finish; nothing was written")
 
 
 if __name__ == "__main__":

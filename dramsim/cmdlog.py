@@ -70,17 +70,37 @@ def format_header(header: dict) -> str:
     return "".join([MAGIC + "\n"] + [f"# {k} = {json.dumps(header[k])}\n" for k in HEADER_KEYS if k in header])
 
 
+def _check_text(path) -> None:
+    """CommandLogError (line 0) for a binary file: a command log is CSV text."""
+    from traces.sources import binary_kind
+    with _open(path, "rb") as fh:
+        head = fh.read(4096)
+    kind = binary_kind(head)
+    if kind is not None:
+        raise CommandLogError(f"{path}:0: {kind}, not a command log (CSV text)")
+
+
+def _check_columns(path, line: str, line_no: int) -> None:
+    """CommandLogError unless ``line`` is the column-name line."""
+    fields = [h.strip() for h in line.lstrip("\ufeff").rstrip("\r\n").split(",")]
+    if fields != list(LOG_FIELDS):
+        raise CommandLogError(f"{path}:{line_no}: header: expected {','.join(LOG_FIELDS)}")
+
+
 def read_header(path) -> tuple[dict | None, int]:
     """(header dict or None for a log without one, number of lines before the column header)."""
+    _check_text(path)
     fh = _open(path, "r")
     with fh:
-        first = fh.readline()
+        first = fh.readline().lstrip("\ufeff")          # a UTF-8 byte-order mark is invisible: skip it
         if first.rstrip("\r\n") != MAGIC:
+            _check_columns(path, first, 1)
             return None, 0
         header, line_no = {}, 1
         for line in fh:
             line_no += 1
             if not line.startswith("#"):
+                _check_columns(path, line, line_no)
                 break
             key, sep, value = line[1:].strip().partition(" = ")
             if not sep:
@@ -94,6 +114,7 @@ def read_header(path) -> tuple[dict | None, int]:
                 raise CommandLogError(f"{path}:{line_no}: header.{key}: not a JSON value: {value!r}") from None
         else:
             line_no += 1
+            _check_columns(path, "", line_no)
         missing = [k for k in HEADER_KEYS if k not in header]
         if missing:
             raise CommandLogError(f"{path}:{line_no}: header.{missing[0]}: missing")
@@ -112,7 +133,9 @@ def config_from_header(header: dict):
 
 def _open(path, mode):
     try:
-        return open(path, mode, newline="" if "b" not in mode else None)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, newline="", encoding="utf-8", errors="replace")
     except OSError as exc:
         raise CommandLogError(f"{path}:0: cannot read: {exc.strerror or exc}") from None
 
@@ -160,7 +183,7 @@ def iter_command_log(path, chunk_rows: int = 1 << 16):
             line_no += 1
         head = fh.readline()
         line_no += 1
-        fields = [h.strip() for h in head.decode(errors="replace").rstrip("\r\n").split(",")]
+        fields = [h.strip() for h in head.decode(errors="replace").lstrip("\ufeff").rstrip("\r\n").split(",")]
         if fields != list(LOG_FIELDS):
             raise CommandLogError(f"{path}:{line_no}: header: expected {','.join(LOG_FIELDS)}")
         out = np.empty((chunk_rows, len(LOG_FIELDS)), dtype=np.int64)

@@ -226,23 +226,36 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def _read_toml(path: Path) -> dict:
+    """The TOML document of ``path``; a UTF-8 byte-order mark is skipped, a binary file named."""
+    from traces.cli import looks_binary
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if looks_binary(data[:4096]):
+        raise SpecError(f"{path}: a binary file, not a TOML spec")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start}); save the spec as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: invalid TOML: {exc}") from None
 
 
 def _resolve(name_or_path) -> Path:
     text = str(name_or_path)
+    if not text.strip():
+        raise SpecError("(empty): no spec: give a bundled spec name or a .toml file")
     by_lower = {n.lower(): n for n in bundled_spec_names()}
     if text.lower() in by_lower:
         return SPECS_DIR / f"{by_lower[text.lower()]}.toml"
     p = Path(text)
     if p.is_file():
         return p
+    if p.is_dir():
+        raise SpecError(f"{text}: is a directory, not a spec file (.toml) or a bundled spec name")
     raise SpecError(f"{text}: no such spec: not a bundled spec ({', '.join(bundled_spec_names())}) "
                     "and not a readable .toml file")
 

@@ -52,9 +52,9 @@ BAD_CASES = {
     "vdd outside table": (["--trace", "{trace}", "--vdd", "0.4"], "--vdd:"),
     "bad mapping": (["--trace", "{trace}", "--mapping", "RoBaXx"], "--mapping:"),
     "bad scheduler": (["--trace", "{trace}", "--scheduler", "lifo"], "--scheduler:"),
-    "no trace option": ([], "--trace: required"),
-    "output over the trace": (["--trace", "{trace}", "--csv", "{trace}"], "--csv:"),
-    "output dir missing": (["--trace", "{trace}", "--json", "{dir}/no/such/dir/x.json"], "--json:"),
+    "no trace option": ([], "required: --trace"),
+    "output over the trace": (["--trace", "{trace}", "--csv", "{trace}"], "refusing to overwrite it"),
+    "output dir missing": (["--trace", "{trace}", "--json", "{dir}/no/such/dir/x.json"], "does not exist"),
     "bad controller": (["--trace", "{trace}", "--controller", "r3"], "--controller:"),
     "power-down idle 0": (["--trace", "{trace}", "--powerdown-idle", "0"], "--powerdown-idle:"),
     "negative self-refresh idle": (["--trace", "{trace}", "--self-refresh-idle", "-4"], "--self-refresh-idle:"),
@@ -85,7 +85,7 @@ def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, trace, capsys
     status, out, err = run_cli(capsys, *argv)
     assert status == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], err
+    assert len(lines) == 1 and lines[0].startswith("python -m dramsim: error: ") and expected in lines[0], err
     assert out == ""
     assert not any(p.exists() for p in outputs(tmp_path))
     assert trace.read_bytes() == before
@@ -192,4 +192,4 @@ def test_help_and_module_entry_point():
     assert r.returncode == 0 and "examples:" in r.stdout and "all devices of a rank" in r.stdout.lower()
     r = subprocess.run([sys.executable, "-m", "dramsim", "--trace", str(SAMPLE), "--channels", "5"],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    assert r.returncode == 2 and r.stderr.strip().startswith("--channels:")
+    assert r.returncode == 2 and r.stderr.strip().startswith("python -m dramsim: error: argument --channels:")

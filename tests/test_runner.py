@@ -126,7 +126,7 @@ def test_unreachable_scheduler_fails_within_the_timeout(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.monotonic()
-    with pytest.raises(RunnerError, match="cannot reach dask scheduler"):
+    with pytest.raises(RunnerError, match="cannot reach the dask scheduler"):
         run_points(work, [{"x": 1}], dask_address=f"tcp://127.0.0.1:{port}",
                    connect_timeout_s=1, resume_dir=tmp_path / "s", progress=False)
     assert time.monotonic() - start < 30       # the timeout is honoured (generous bound)

@@ -59,3 +59,19 @@ def as_requests(src):
 def as_logical(src):
     """``src`` as a LOGICAL_ACCESS_DTYPE array (all fields >= 0, n_words >= 1)."""
     return _convert(src, LOGICAL_ACCESS_DTYPE, _LOGICAL_RULES)
+
+
+def first_decrease(arrive, last=-1):
+    """Where arrival cycles (``arrive``; -1 = none, not compared) first decrease, given the last
+    cycle before them (``last``, -1: none): ``(i, j)``, record i's cycle is below record j's
+    (j = -1: below ``last``); None if they never do."""
+    timed = np.flatnonzero(np.asarray(arrive) >= 0)
+    if timed.size == 0:
+        return None
+    cycles = np.asarray(arrive)[timed]
+    previous = np.concatenate([np.array([last], cycles.dtype), cycles[:-1]])
+    drops = np.flatnonzero(cycles < previous)       # (a difference could overflow int64)
+    if drops.size == 0:
+        return None
+    k = int(drops[0])
+    return int(timed[k]), int(timed[k - 1]) if k else -1

@@ -8,7 +8,8 @@ native         ``[cycle] addr R|W``            sparkxd's own; the arrival cycle 
 ramulator      ``0xADDR R|W``                  Ramulator 1 memory-only (``--mode=dram``)
                                                trace; no arrival times
 dramsim3       ``0xADDR READ|WRITE cycle``     DRAMSim3 trace CPU; arrive -1 is written as
-                                               cycle 0 (the same for the controller)
+                                               the latest cycle before it, 0 at first (the
+                                               same for the controller)
 ramulator2     ``LD|ST addr``                  Ramulator 2 ``LoadStoreTrace`` front end; no
                                                arrival times
 npy, npz       structured array                fields addr, is_write[, arrive]; ``.npz``
@@ -22,7 +23,8 @@ and ``#`` comments in every text format; writers emit ``0x`` hex and upper-case 
 Recognition (`detect_format`): the extension (``.npy``, ``.npz``, ``.ramulator``,
 ``.ramulator2``, ``.dramsim3``, each optionally followed by ``.gz``), else the content: numpy
 magic bytes, else the first data line (``LD``/``ST`` first: ramulator2; ``READ``/``WRITE``
-second: dramsim3; otherwise native, which also reads every ramulator line).
+second: dramsim3; otherwise native, which also reads every ramulator line). A binary file that
+is none of these is refused as such. Arrival cycles must not decrease (traces.reader).
 """
 import os
 import re
@@ -31,7 +33,7 @@ from . import textencode
 from .errors import TraceError
 from .npyio import NPY_MAGIC, ZIP_MAGIC
 from .records import REQUEST_DTYPE
-from .sources import read_head
+from .sources import binary_kind, read_head
 from .textscan import AddressField, IntField, Layout, WordField
 
 INT64_MAX = (1 << 63) - 1
@@ -115,10 +117,47 @@ def detect_format(path):
     if head.startswith(ZIP_MAGIC):
         return "npz"
     if head.startswith(LOGICAL_HEADER):
-        raise TraceError(path, 1, "this is a logical weight-access trace "
-                                  "('# sparkxd-logical v1'); read it with read_logical")
+        raise TraceError(path, 1, "this is a logical weight-access trace ('# sparkxd-logical v1'), not a "
+                                  "request trace (traces.read_logical reads it; python -m "
+                                  "bench.sweep_mappings --trace places it in DRAM)")
+    kind = binary_kind(read_head(path, 1 << 12, keep_bom=True))
+    if kind is not None:
+        raise TraceError(path, 0, f"{kind}, not a trace (text formats: {', '.join(LAYOUTS)}; "
+                                  "binary: .npy, .npz)")
     return sniff_text(head)
 
 
 def resolve_format(path, format):
     return detect_format(path) if format is None else check_format(format)
+
+
+def output_format(path, to=None, option="--out"):
+    """The request-trace format ``path`` is written in: ``to``, else its extension, else native.
+    ValueError (naming ``option``) where ``to`` and the extension disagree, a binary format lacks
+    its extension or is gzipped: an output's extension always matches what is in it."""
+    by_ext = format_from_extension(path)
+    fmt = check_format(to or by_ext or "native")
+    name, gz = split_gz(path)
+    if to and by_ext and to != by_ext:
+        raise ValueError(f"{option} {path}: the format is {to}, but the extension "
+                         f"{os.path.splitext(name)[1]} means {by_ext}")
+    if fmt in BINARY_FORMATS:
+        if gz:
+            raise ValueError(f"{option} {path}: {fmt} files cannot be gzipped (they are binary; npz is "
+                             "compressed)")
+        if by_ext != fmt:
+            raise ValueError(f"{option} {path}: a {fmt} file needs the extension .{fmt}")
+    return fmt
+
+
+def logical_output_kind(path, option="--out"):
+    """"npz" or "text": how a logical trace is written to ``path``. ValueError (naming ``option``)
+    for a request format's extension or a gzipped ``.npz``."""
+    name, gz = split_gz(path)
+    ext = os.path.splitext(name)[1].lower()
+    if ext == ".npz" and gz:
+        raise ValueError(f"{option} {path}: .npz files cannot be gzipped (they are compressed already)")
+    if ext in EXTENSIONS and ext != ".npz":
+        raise ValueError(f"{option} {path}: a logical trace is written as .npz or as text; {ext} is the "
+                         "extension of a request-trace format")
+    return "npz" if ext == ".npz" else "text"

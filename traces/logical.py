@@ -29,7 +29,7 @@ from .npyio import ACCESSES_KEY, METADATA_KEY, NPY_MAGIC, ZIP_MAGIC, load_npz, \
     metadata_array, npz_keys, save_npz
 from .reader import scan_text
 from .records import LOGICAL_ACCESS_DTYPE
-from .sources import open_binary, read_head
+from .sources import UTF8_BOM, check_text, open_binary, read_head
 from .textscan import IntField, Layout
 
 INT32_MAX = (1 << 31) - 1
@@ -57,7 +57,7 @@ def is_logical_trace(path):
         return ACCESSES_KEY in npz_keys(path)
     if head.startswith(NPY_MAGIC):
         return False
-    return head.split(b"\n", 1)[0].rstrip() == LOGICAL_HEADER
+    return head.split(b"\n", 1)[0].rstrip().startswith(b"# sparkxd-logical")   # any version: read_logical names it
 
 
 def _metadata_value(text):
@@ -72,6 +72,8 @@ def _read_header(path):
     metadata = {}
     with open_binary(path) as f:
         for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM):]
             line = raw.decode("utf-8", "backslashreplace").strip()
             if number == 1:
                 if line.startswith("# sparkxd-logical") and line.encode() != LOGICAL_HEADER:
@@ -114,6 +116,7 @@ def read_logical(path):
     if _is_npz(path):
         accesses, metadata = _read_npz(path)
     else:
+        check_text(path, "a logical trace (text, or .npz)")
         metadata = _read_header(path)
         arrays = list(scan_text(path, LOGICAL_LAYOUT))
         accesses = np.concatenate(arrays) if arrays else np.empty(0, LOGICAL_ACCESS_DTYPE)

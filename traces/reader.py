@@ -2,14 +2,19 @@
 
 Text is parsed block by block (`BLOCK_BYTES` at a time) by the vectorised scanner, so memory
 stays bounded and no Python object is made per request; ``.npy`` files are memory-mapped.
+
+Arrival cycles must not decrease: a request with a cycle earlier than an earlier request's is
+refused (``file:line``; records without a cycle are not compared). Decreasing cycles mean a
+concatenated or corrupt trace, and a controller offered them in order would silently delay
+them.
 """
 import numpy as np
 
-from .arrays import as_requests
+from .arrays import as_requests, first_decrease
 from .errors import TraceError
 from .formats import LAYOUTS, resolve_format
 from .npyio import ACCESSES_KEY, REQUESTS_KEY, load_npy, load_npz, npz_keys
-from .sources import read_blocks
+from .sources import check_text, read_blocks
 from .textscan import LineError, scan_block
 
 BLOCK_BYTES = 4 << 20
@@ -28,6 +33,45 @@ def scan_text(path, layout):
             yield records
 
 
+class _Arrivals:
+    """Checks that the arrival cycles of a request stream never decrease, chunk by chunk."""
+
+    def __init__(self, path):
+        self.path, self.last, self.where = path, -1, None
+
+    def check(self, arrive, where):
+        """``where(i)``: (line, label) of record i of this chunk, for the message."""
+        drop = first_decrease(arrive, self.last)
+        if drop is not None:
+            i, j = drop
+            line, label = where(i)
+            before, before_label = (int(arrive[j]), where(j)[1]) if j >= 0 else (self.last, self.where)
+            what = f"{label}: " if line == 0 else ""      # a text line is in the location already
+            raise TraceError(self.path, line, f"{what}arrival cycle {int(arrive[i])} is earlier than "
+                                              f"cycle {before} of {before_label}: arrival cycles must not "
+                                              "decrease (a concatenated or corrupt trace?)")
+        timed = np.flatnonzero(arrive >= 0)
+        if timed.size:
+            self.last, self.where = int(arrive[timed[-1]]), where(int(timed[-1]))[1]
+
+
+def scan_requests(path, layout):
+    """Like `scan_text` for a request layout, also checking the arrival cycles."""
+    check_text(path, f"a {layout.name} trace (a text format)")
+    arrivals = _Arrivals(path)
+    lines_before = 0
+    for block in read_blocks(path, BLOCK_BYTES):
+        try:
+            records, n_lines, data_lines = scan_block(block, layout, lines=True)
+        except LineError as err:
+            raise TraceError(path, lines_before + err.line_index + 1, err.reason) from None
+        base = lines_before + 1
+        arrivals.check(records["arrive"], lambda i: (base + int(data_lines[i]), f"line {base + int(data_lines[i])}"))
+        lines_before += n_lines
+        if records.size:
+            yield records
+
+
 def _checked(path, array):
     try:
         return as_requests(array)
@@ -38,8 +82,9 @@ def _checked(path, array):
 def _npz_requests(path):
     keys = npz_keys(path)
     if ACCESSES_KEY in keys:
-        raise TraceError(path, 0, "this is a logical weight-access trace (array 'accesses'); "
-                                  "read it with read_logical")
+        raise TraceError(path, 0, "this is a logical weight-access trace (array 'accesses'), not a "
+                                  "request trace (traces.read_logical reads it; python -m "
+                                  "bench.sweep_mappings --trace places it in DRAM)")
     if REQUESTS_KEY in keys:
         key = REQUESTS_KEY
     elif len(keys) == 1:
@@ -53,14 +98,17 @@ def _binary_arrays(path, format, chunk_requests):
     source = load_npy(path) if format == "npy" else _npz_requests(path)
     if source.ndim != 1:
         raise TraceError(path, 0, f"expected a 1-D structured array, got shape {source.shape}")
+    arrivals = _Arrivals(path)
     for lo in range(0, source.shape[0], chunk_requests):
-        yield _checked(path, source[lo:lo + chunk_requests])
+        chunk = _checked(path, source[lo:lo + chunk_requests])
+        arrivals.check(chunk["arrive"], lambda i, lo=lo: (0, f"record {lo + i}"))
+        yield chunk
 
 
 def _arrays(path, format, chunk_requests):
     format = resolve_format(path, format)
     if format in LAYOUTS:
-        return scan_text(path, LAYOUTS[format])
+        return scan_requests(path, LAYOUTS[format])
     return _binary_arrays(path, format, chunk_requests)
 
 

@@ -44,9 +44,13 @@ class LineError(Exception):
         self.reason = reason
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f]}
+
+
 def show(token):
-    """Token bytes as they appear in messages."""
-    return token.decode("utf-8", "backslashreplace")
+    """Token bytes as they appear in messages: UTF-8 text, anything else (invalid bytes, control
+    characters such as NUL) as ``\\xNN``, so the message stays one visible line."""
+    return token.decode("utf-8", "backslashreplace").translate(_CONTROL)
 
 
 def _digit_values(a, start, ndig, base):
@@ -182,14 +186,16 @@ def _blank_comments(a, newlines):
     return a
 
 
-def scan_block(buf, layout):
+def scan_block(buf, layout, lines=False):
     """Parse ``buf`` (bytes of whole lines; the last newline may be missing) with ``layout``.
 
     Returns ``(records, n_lines)``: one record per data line, in order, and the number of
-    physical lines in ``buf``. Raises `LineError` for the first malformed line.
+    physical lines in ``buf`` (``lines=True``: also the 0-based line of each record). Raises
+    `LineError` for the first malformed line.
     """
     if not buf:
-        return np.empty(0, layout.dtype), 0
+        empty = np.empty(0, layout.dtype), 0
+        return empty + (np.empty(0, np.intp),) if lines else empty
     a = np.frombuffer(buf, np.uint8)
     if a[-1] != _NL:
         a = np.append(a, np.uint8(_NL))
@@ -229,4 +235,6 @@ def scan_block(buf, layout):
             raise LineError(int(line), err.reason) from None
         for name, value in record.items():
             records[name][row] = value
+    if lines:
+        return records, int(newlines.size), data_lines
     return records, int(newlines.size)

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from .arrays import as_requests
+from .arrays import as_requests, first_decrease
 from .atomic import atomic_output
 from .formats import BINARY_FORMATS, ENCODERS, KEEPS_ARRIVAL, check_format, \
     format_from_extension, split_gz
@@ -14,20 +14,39 @@ ENCODE_ROWS = 1 << 16        # lines formatted per vectorised step
 
 
 def _chunks(requests):
-    """``requests`` (one array or an iterable of arrays) as checked REQUEST_DTYPE arrays."""
+    """``requests`` (one array or an iterable of arrays) as checked REQUEST_DTYPE arrays whose
+    arrival cycles never decrease (ValueError naming the record)."""
     if isinstance(requests, np.ndarray):
         requests = [requests]
+    last, done = -1, 0
     for chunk in requests:
-        yield as_requests(chunk)
+        chunk = as_requests(chunk)
+        drop = first_decrease(chunk["arrive"], last)
+        if drop is not None:
+            i, j = drop
+            before = f"record {done + j}'s {chunk['arrive'][j]}" if j >= 0 else f"the previous cycle {last}"
+            raise ValueError(f"record {done + i}: arrival cycle {chunk['arrive'][i]} is earlier than {before}: "
+                             "arrival cycles must not decrease")
+        timed = chunk["arrive"][chunk["arrive"] >= 0]
+        last = int(timed[-1]) if timed.size else last
+        done += chunk.size
+        yield chunk
 
 
 def _write_text(f, chunks, format, comment):
     encode = ENCODERS[format]
     if comment:
         f.write("".join(f"# {line}\n" for line in comment.splitlines()).encode())
-    total, dropped = 0, False
+    total, dropped, last = 0, False, 0
     for chunk in chunks:
         dropped |= not KEEPS_ARRIVAL[format] and bool((chunk["arrive"] >= 0).any())
+        if format == "dramsim3" and chunk.size:
+            # every line needs a cycle: "none" is written as the latest cycle before it (0 at first),
+            # the same for the controller, which accepts requests in order
+            chunk = chunk.copy()
+            before = np.maximum.accumulate(np.concatenate([[last], np.maximum(chunk["arrive"], 0)]))
+            chunk["arrive"] = np.where(chunk["arrive"] < 0, before[:-1], chunk["arrive"])
+            last = int(before[-1])
         for lo in range(0, chunk.size, ENCODE_ROWS):
             f.write(encode(chunk[lo:lo + ENCODE_ROWS]))
         total += chunk.size
