@@ -143,18 +143,25 @@ def _run_pool(fn, todo, workers, finish, executor=None):
         executor.shutdown(wait=True)
 
 
-def _dask_client(address, timeout_s):
+def check_dask_address(address):
+    """Fail at once (RunnerError) if dask.distributed is missing or ``address`` is malformed or
+    names an unknown host; connects to nothing, so callers can check before any other work."""
     try:
-        from distributed import Client
+        import distributed  # noqa: F401
     except ImportError:
         raise RunnerError("dask_address needs dask.distributed, which is not installed: "
                           "pip install 'sparkxd[dask]' (or: pip install dask distributed)") \
             from None
-    try:   # a malformed address or unknown host fails at once, without a client to clean up
+    try:
         from distributed.comm import resolve_address
         resolve_address(address)
     except (ValueError, OSError) as err:
         raise RunnerError(f"--dask {address}: not a dask scheduler address ({err})") from None
+
+
+def _dask_client(address, timeout_s):
+    check_dask_address(address)
+    from distributed import Client
     try:
         return Client(address, timeout=timeout_s, set_as_default=False)
     except Exception as err:

@@ -305,6 +305,12 @@ def validate(args) -> Plan:
     from snn.formats import get_format
 
     apply_preset(args)
+    if args.dask:
+        from bench.runner import RunnerError, check_dask_address
+        try:
+            check_dask_address(args.dask)
+        except RunnerError as exc:
+            raise UsageError(str(exc)) from None
     try:
         spec = load_spec(args.spec)
     except SpecError as exc:
