@@ -10,7 +10,7 @@ the plain network's initial weights and data order.
 Protocol (as bench.tolerance): the network trains on the training images; --val-images are
 carved out of them (seeded by the training seed) and every choice is made on them; the test
 images only report. Every curve is evaluated on both sets under --spike-seeds input-spike seeds
-x --seeds fault maps (devices); every loss is paired against the CONTROL's error-free run on
+x --fault-maps fault maps (devices); every loss is paired against the CONTROL's error-free run on
 the same images and spikes (the same reference for plain and FAT, so a FAT network whose
 error-free accuracy moved is judged by it). The tolerable BER of each network is the largest
 grid BER at which, and at every smaller one, the upper 95% bound of its validation loss is
@@ -27,10 +27,16 @@ evaluated with --guard's guard and with every --compare-guard (default zero); th
 names the plain guard with the largest validation tolerable BER ("best plain") and the ratio
 FAT / best plain next to FAT / plain.
 
+Options as bench.tolerance's: comma-separated lists (--train-seeds 0,1,2; spaces still work, with
+a note), every number ranged (see --help), outputs and --cache-dir checked before any training;
+--n-train, --n-test and --seeds are the old names of --train-images, --images and --fault-maps.
+This tool trains its own networks, so it takes no --model. Exit status 0 ok, 2 bad input (one
+line, nothing written), 130 interrupted.
+
 Examples:
     python -m bench.fault_aware                                # fp32, no guard, device FAT vs plain
-    python -m bench.fault_aware --train-seeds 0 1 2 --cross-device --plot fat.png
-    python -m bench.fault_aware --train-seeds 0 1 2 --guard zero   # FAT behind the zero guard
+    python -m bench.fault_aware --train-seeds 0,1,2 --cross-device --plot fat.png
+    python -m bench.fault_aware --train-seeds 0,1,2 --guard zero   # FAT behind the zero guard
     python -m bench.fault_aware --fat-faults fresh --guard clamp --fat-target-ber 1e-2
     python -m bench.fault_aware --format q8 --fat-target-ber 3e-2 --ber-max 1e-1 --out results/fat
 """
@@ -44,19 +50,27 @@ import numpy as np
 from tabulate import tabulate
 from tqdm import tqdm
 
-from bench.tolerance import (SELECTION, CliError, ImageSets, add_error_args, add_model_args, ber_list,
-                             cached_model, check_args, choose_tolerable, ci_of, curve_table, error_models,
+from bench.tolerance import (INTERRUPTED, MAX_EPOCHS, SELECTION, CliError, ImageSets, add_error_args,
+                             add_model_args, ber_list, bit_error_rate, cached_model, check_args,
+                             check_output_paths, choose_tolerable, ci_of, curve_table, error_models,
                              error_params, estimate_fields, load_data, plot_curves, point_fields, rule_text,
-                             sci, seed_list, spike_seed_list, summary_at, tol_str, write_csv, write_json)
+                             sci, seed_list, spike_seed_list, summary_at, tol_str, train_seed, write_csv,
+                             write_json)
 from mapping.fault_aware import FAULTS, MODES, SCHEDULES, firing_ceiling_mv, train_fault_aware
 from mapping.guard import GUARDS
 from mapping.tolerance import (StoredWeights, clean_correct, crossing_ber, plain_rows, spike_seed_evaluator,
                                split_configs, summarize, tolerable_ber, tolerance_curve)
+from traces.cli import Parser, comma_list_action, fraction, int_in
+
+PROG = "python -m bench.fault_aware"
+MAX_FAT_EVERY = 100_000
+MAX_FAT_LEVELS = 100
+#: the files --out PREFIX stands for
+OUT_SUFFIXES = (".csv", "_summary.csv", "_comparison.csv", "_fat_own.csv", ".json")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m bench.fault_aware", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(ap)
     add_error_args(ap)
     ap.set_defaults(guard=["none"])
@@ -64,20 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fat-faults", choices=FAULTS, default="device",
                    help="device: train on each evaluation device's persistent faults (default); "
                         "fresh: new faults on every read, one network for all devices")
-    g.add_argument("--fat-target-ber", type=float, default=1e-4, help="final training BER (default 1e-4)")
+    g.add_argument("--fat-target-ber", type=bit_error_rate, default=1e-4,
+                   help="final training BER, in (0, 1] (default 1e-4)")
     g.add_argument("--fat-schedule", choices=SCHEDULES, default="ramp",
                    help="ramp: log-linear rise from --fat-start-ber over --fat-ramp of training; constant")
-    g.add_argument("--fat-start-ber", type=float, default=None, help="ramp start (default target/1000)")
-    g.add_argument("--fat-ramp", type=float, default=0.5, help="fraction of training spent ramping")
-    g.add_argument("--fat-every", type=int, default=None,
-                   help="read the weights through the faults every k training images (default: 1 for "
-                        "device faults, 10 for fresh ones)")
-    g.add_argument("--fat-levels", type=int, default=8,
-                   help="device faults: BER levels per decade of the ramp (default 8)")
+    g.add_argument("--fat-start-ber", type=bit_error_rate, default=None,
+                   help="ramp start, in (0, --fat-target-ber] (default target/1000)")
+    g.add_argument("--fat-ramp", type=fraction, default=0.5,
+                   help="fraction of training spent ramping, in [0, 1] (default 0.5)")
+    g.add_argument("--fat-every", type=int_in(1, MAX_FAT_EVERY), default=None,
+                   help=f"read the weights through the faults every k training images, 1..{MAX_FAT_EVERY:,} "
+                        "(default: 1 for device faults, 10 for fresh ones)")
+    g.add_argument("--fat-levels", type=int_in(1, MAX_FAT_LEVELS), default=8,
+                   help=f"device faults: BER levels per decade of the ramp, 1..{MAX_FAT_LEVELS} (default 8)")
     g.add_argument("--fat-init", choices=("scratch", "plain"), default="plain",
                    help="scratch: same init as the plain net; plain: retrain the trained plain net "
                         "(default)")
-    g.add_argument("--fat-epochs", type=int, default=None, help="FAT epochs (default: --epochs)")
+    g.add_argument("--fat-epochs", type=int_in(1, MAX_EPOCHS), default=None,
+                   help=f"FAT epochs, 1..{MAX_EPOCHS} (default: --epochs)")
     g.add_argument("--fat-mode", choices=MODES, default="restore",
                    help="writeback: corrupted values are updated and kept; restore: undone at the next "
                         "injection (see mapping.fault_aware)")
@@ -86,16 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: retire them, see mapping.fault_aware)")
     g.add_argument("--cross-device", action="store_true",
                    help="device faults: also evaluate each device's FAT network on the next device")
-    g.add_argument("--compare-guard", nargs="*", default=["zero"], choices=GUARDS, metavar="GUARD",
-                   help="also evaluate the plain (control) network with these read guards and compare FAT "
-                        "with the best plain guard, chosen on validation (default: zero; none of them: "
-                        "give the option without a value)")
-    g.add_argument("--train-seeds", type=int, nargs="+",
-                   help="train several plain/FAT pairs (default: --train-seed); each carves its own "
-                        "validation set")
+    g.add_argument("--compare-guard", nargs="*", default=["zero"], metavar="G1,G2",
+                   action=comma_list_action(choices=GUARDS, example="zero,clamp"),
+                   help="also evaluate the plain (control) network with these read guards, comma-separated "
+                        f"({', '.join(GUARDS)}), and compare FAT with the best plain guard, chosen on "
+                        "validation (default: zero; none of them: give the option without a value)")
+    g.add_argument("--train-seeds", nargs="+", metavar="S1,S2",
+                   action=comma_list_action(train_seed, example="0,1,2"),
+                   help="train several plain/FAT pairs, comma-separated seeds in 0..2**40-1 (default: "
+                        "--train-seed); each carves its own validation set")
     g.add_argument("--out", metavar="PREFIX",
-                   help="write PREFIX.csv (rows), PREFIX_summary.csv, PREFIX_comparison.csv, PREFIX.json")
-    g.add_argument("--plot", metavar="PNG", help="accuracy vs BER, plain and FAT")
+                   help="write PREFIX.csv (rows), PREFIX_summary.csv, PREFIX_comparison.csv, "
+                        "PREFIX_fat_own.csv, PREFIX.json; checked before any work, the directory is created")
+    g.add_argument("--plot", metavar="PNG", help="accuracy vs BER, plain and FAT, a .png file")
     return ap
 
 
@@ -313,12 +334,18 @@ def _compare(a, m, fmt, guard, summary, rows, reference, fat_clean, fats) -> tup
 
 
 def check_fat_args(a) -> None:
+    if a.model:
+        raise CliError(f"--model {a.model}: bench.fault_aware trains its own plain and FAT networks "
+                       "(use python -m bench.tolerance --model to evaluate a model file)")
     if a.fat_every is None:
         a.fat_every = 1 if a.fat_faults == "device" else 10
     if a.fat_every < 1 or a.fat_levels < 1 or not 0 < a.fat_target_ber <= 1:
         raise CliError("--fat-every and --fat-levels must be >= 1 and --fat-target-ber in (0, 1]")
     if a.fat_epochs is not None and a.fat_epochs < 1:
         raise CliError(f"--fat-epochs must be >= 1, got {a.fat_epochs}")
+    if a.fat_start_ber is not None and a.fat_start_ber > a.fat_target_ber:
+        raise CliError(f"--fat-start-ber {a.fat_start_ber:g} must not exceed --fat-target-ber "
+                       f"{a.fat_target_ber:g}")
     if a.fat_faults == "device" and a.fat_mode != "restore":
         raise CliError("--fat-faults device needs --fat-mode restore (a written-back flipped bit reads "
                        "flipped back)")
@@ -330,6 +357,7 @@ def check_fat_args(a) -> None:
 def run(a) -> dict:
     check_args(a)
     check_fat_args(a)
+    check_output_paths(a, OUT_SUFFIXES, plot=True)
     bers, seeds, params, models = ber_list(a), seed_list(a), error_params(a), error_models(a)
     spikes = spike_seed_list(a)
     correct = spike_seed_evaluator(spikes)
@@ -443,22 +471,24 @@ def print_result(a, res) -> None:
 
 
 def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 2 bad input (one line, nothing written), 130 interrupted."""
+    from traces.cli import run as run_cli
+    return run_cli(PROG, _main, argv, interrupted=INTERRUPTED)
+
+
+def _main(argv) -> int:
     a = build_parser().parse_args(argv)
-    try:
-        res = run(a)
-        print_result(a, res)
-        if a.out:
-            write_csv(a.out + ".csv", res["rows"])
-            write_csv(a.out + "_summary.csv", res["summary"])
-            write_csv(a.out + "_comparison.csv", res["comparison"])
-            write_csv(a.out + "_fat_own.csv", res["fat_own_summary"])
-            write_json(a.out + ".json", {"args": vars(a), **res, "rows": plain_rows(res["rows"])})
-        if a.plot:
-            plot_curves(a.plot, res["summary"], keys=CURVE_KEYS,
-                        title="plain vs fault-aware training (test mean, 95% CI band; validation dashed)")
-    except (CliError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    res = run(a)
+    print_result(a, res)
+    if a.out:
+        write_csv(a.out + ".csv", res["rows"])
+        write_csv(a.out + "_summary.csv", res["summary"])
+        write_csv(a.out + "_comparison.csv", res["comparison"])
+        write_csv(a.out + "_fat_own.csv", res["fat_own_summary"])
+        write_json(a.out + ".json", {"args": vars(a), **res, "rows": plain_rows(res["rows"])})
+    if a.plot:
+        plot_curves(a.plot, res["summary"], keys=CURVE_KEYS,
+                    title="plain vs fault-aware training (test mean, 95% CI band; validation dashed)")
     return 0
 
 

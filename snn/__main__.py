@@ -84,13 +84,21 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a usage error as one line, exit status 2, with the tool's one prefix (docs/cli.md).
+    (``traces.cli.Parser`` does the same for the other tools; snn imports nothing of ours.)"""
+
+    def error(self, message):
+        self.exit(2, f"python -m snn: error: {' '.join(message.split())} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from snn.access import DATAFLOWS, DEFAULT_BUS_BITS, DEFAULT_CLOCK_MHZ, DEFAULT_CYCLES_PER_STEP
     from snn.data import add_data_arguments
     from snn.formats import DEFAULT_FORMAT, FORMATS
 
     fmt = argparse.RawDescriptionHelpFormatter
-    ap = argparse.ArgumentParser(prog="python -m snn", formatter_class=fmt, epilog=EXAMPLES,
+    ap = _Parser(prog="python -m snn", formatter_class=fmt, epilog=EXAMPLES,
                                  description="Diehl & Cook (2015) spiking network: train, evaluate, "
                                              "and record DRAM weight accesses.")
     sub = ap.add_subparsers(dest="command", required=True, metavar="{train,eval,trace}")
@@ -284,14 +292,26 @@ def main(argv=None) -> int:
     from snn.data import DataError
     from snn.model_io import ModelFileError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:          # usage error (one line, status 2) or --help (status 0)
+        return int(exc.code or 0)
     command = {"train": cmd_train, "eval": cmd_eval, "trace": cmd_trace}[args.command]
     try:
         return command(args)
     except (CliError, DataError, ModelFileError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split())
-        print(f"python -m snn {args.command}: error: {message}", file=sys.stderr)
+        print(f"python -m snn: error: {message}", file=sys.stderr)   # one prefix per tool (docs/cli.md)
         return 2
+    except KeyboardInterrupt:          # outputs are written atomically: nothing half-written is left
+        print(f"python -m snn: interrupted (nothing written for this {args.command})", file=sys.stderr)
+        return 130
+    except BrokenPipeError:            # e.g. piped into head: stop quietly
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ Members: ``params`` (NetworkParams as a JSON string, 0-d array), ``weights`` flo
 ``seed`` (0-d int64).  Writes are atomic and reproducible (same model -> same bytes).
 
 Loading is strict: a file that is not a zip, is truncated, lacks or adds a member, has an
-unknown version or format, wrong dtypes or shapes inconsistent with its parameters raises
-:class:`ModelFileError`, whose message is one line naming the file and the problem.
+unknown version or format, wrong dtypes or shapes inconsistent with its parameters, weights or
+thresholds that are not finite (NaN, inf), or weights outside the range of its weight format
+(negative anywhere; above ``w_max`` in a fixed-point format) raises :class:`ModelFileError`,
+whose message is one line naming the file and the problem.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import zlib
 
 import numpy as np
 
-from snn.formats import FORMATS
+from snn.formats import FORMATS, get_format
 from snn.model import Model
 from snn.npzfile import json_array, write_npz
 from snn.params import MODEL_VERSION, NetworkParams
@@ -92,6 +94,30 @@ def _array(path, arrays, key, dtype, shape):
     return a
 
 
+def _check_finite(path, key, values) -> None:
+    """ModelFileError naming the first non-finite entry of ``values`` (NaN or inf)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ModelFileError(path, f"'{key}' holds {int(bad.sum())} non-finite value(s) (NaN or inf), "
+                                   f"the first {values[where]} at index {list(where)}")
+
+
+def _check_weight_range(path, weights, weight_format: str) -> None:
+    """ModelFileError unless every weight lies in the range its format stores: >= 0 for every
+    format (STDP never makes a weight negative), and <= w_max for the fixed-point formats (float
+    weights may exceed w_max after column normalisation)."""
+    fmt = get_format(weight_format)
+    high = fmt.w_max if fmt.kind == "fixed" else np.inf
+    if not weights.size:
+        return
+    low_seen, high_seen = float(weights.min()), float(weights.max())
+    if low_seen < 0 or high_seen > high:
+        allowed = f"[0, {fmt.w_max:g}]" if fmt.kind == "fixed" else ">= 0"
+        raise ModelFileError(path, f"'weights' lie in [{low_seen:g}, {high_seen:g}], outside the range "
+                                   f"of weight format {weight_format} ({allowed})")
+
+
 def load_model(path) -> Model:
     """The model stored in ``path``; :class:`ModelFileError` if it is unusable."""
     arrays = _read_members(path)
@@ -116,5 +142,8 @@ def load_model(path) -> Model:
     labels = _array(path, arrays, "labels", np.int64, (n,))
     if labels.size and (labels.min() < -1 or labels.max() >= N_CLASSES):
         raise ModelFileError(path, f"'labels' must lie in -1..{N_CLASSES - 1}")
+    _check_finite(path, "weights", weights)
+    _check_finite(path, "theta", theta)
+    _check_weight_range(path, weights, weight_format)
     return Model(params=params, weights=weights, theta=theta, labels=labels, seed=int(seed),
                  weight_format=weight_format, version=int(version))

@@ -132,6 +132,25 @@ def _spice_like(schematic: bytes):
     return make
 
 
+def _model_file(fmt="fp32", **arrays):
+    """A 5-neuron model file (snn.model_io) in weight format ``fmt``, members replaced by ``arrays``
+    (written with numpy directly, as a damaged or foreign file would be)."""
+    def make(path):
+        from snn.model import Model
+        from snn.model_io import save_model
+        from snn.params import NetworkParams
+        model = Model.new(NetworkParams(n_neurons=5), seed=0)
+        model.weight_format = fmt
+        save_model(model, path)
+        if arrays:
+            with np.load(path, allow_pickle=False) as data:
+                members = {k: data[k] for k in data.files}
+            members.update(arrays)
+            with open(path, "wb") as fh:
+                np.savez(fh, **members)
+    return make
+
+
 RANDOM_BYTES = bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8))
 BOM = b"\xef\xbb\xbf"
 
@@ -204,6 +223,13 @@ FILES = {
     "voltron_bin": _voltron_like(RANDOM_BYTES),
     "voltron_hdr": _voltron_like(b"dimm,vendor,oops\n"),
     "spice_data": _spice_like(b"Version 4\nSHEET 1 880 680\nSYMBOL nmos4 0 0 R0\n"),
+    # model files (snn.model_io)
+    "m.npz": _model_file(),
+    "model.png": _model_file(),                   # a model file with a misleading name
+    "nan.npz": _model_file(weights=np.full((784, 5), np.nan, np.float32)),
+    "inf_theta.npz": _model_file(theta=np.array([0, 0, np.inf, 0, 0], np.float32)),
+    "negative.npz": _model_file(weights=np.full((784, 5), -0.25, np.float32)),
+    "q8_above.npz": _model_file("q8", weights=np.full((784, 5), 2.0, np.float32)),
 }
 
 
@@ -624,8 +650,150 @@ rows("python -m bench.sweep_mappings", {"Ctrl-C": Case(
 #: mark is removed here).
 KNOWN_FAILURES: dict = {}
 
-# Rows for python -m snn, bench.tolerance, bench.fault_aware, bench.perf_snn go here, e.g.
-# rows("python -m snn", {"train: --neurons 0": (["train", "--neurons", "0", "--out", "m.npz"], "--neurons")})
+rows("python -m snn", {
+    "eval: model with NaN weights": (["eval", "<nan.npz>", "--images", "10"], ["nan.npz", "'weights'", "non-finite"]),
+    "eval: model with an inf threshold": (["eval", "<inf_theta.npz>", "--images", "10"],
+                                          ["inf_theta.npz", "'theta'", "index [2]"]),
+    "eval: negative weights": (["eval", "<negative.npz>", "--images", "10"], ["negative.npz", "fp32", ">= 0"]),
+    "eval: q8 weights above w_max": (["eval", "<q8_above.npz>", "--images", "10"], ["q8_above.npz", "q8", "[0, 1]"]),
+    "trace: model with NaN weights": (["trace", "<nan.npz>", "--out", "w.npz"], ["nan.npz", "non-finite"]),
+    "no subcommand": ([], ["train,eval,trace"]),
+    "unknown subcommand": (["fit"], ["'fit'"]),
+    "eval: no model": (["eval"], ["MODEL.npz"]),
+    "train: --neurons text": (["train", "--neurons", "x", "--out", "m.npz"], ["--neurons", "'x'"]),
+    "train: --epochs 0": (["train", "--epochs", "0", "--out", "m.npz"], ["--epochs", "0"]),
+    "train: no --out": (["train", "--neurons", "5"], ["--out"]),
+    "train: unknown format": (["train", "--format", "fp8", "--out", "m.npz"], ["--format", "'fp8'"]),
+    "eval: negative seed": (["eval", "<nan.npz>", "--seed", "-1"], ["--seed", "-1"]),
+    "trace: unknown dataflow": (["trace", "<nan.npz>", "--dataflow", "burst", "--out", "w.npz"],
+                                ["--dataflow", "'burst'"]),
+})
+
+rows("python -m snn", {"train: Ctrl-C": Case(
+    ("train", "--neurons", "100", "--epochs", "50", "--out", "m.npz"), ("interrupted",), status=130,
+    how="sigint")})
+
+# bench.tolerance and bench.fault_aware: each row adds TOLERANCE_SMALL, so a row the tool wrongly
+# accepts trains a 5-neuron network for seconds, not a 100-neuron one for minutes.
+TOLERANCE_SMALL = ("--neurons", "5", "--train-images", "20", "--val-images", "10", "--images", "10",
+                   "--fault-maps", "1", "--spike-seeds", "1", "--ber-min", "1e-3", "--ber-max", "1e-2",
+                   "--per-decade", "1", "--no-progress", "--cache-dir", "cache")
+TOLERANCE = {
+    "--neurons 0": (["--neurons", "0"], ["--neurons", "'0'"]),
+    "--neurons beyond the maximum": (["--neurons", "20000"], ["--neurons", "'20000'", "10000"]),
+    "--epochs 0": (["--epochs", "0"], ["--epochs", "'0'"]),
+    "--train-seed negative": (["--train-seed=-1"], ["--train-seed", "'-1'"]),
+    "--eval-seed text": (["--eval-seed", "x"], ["--eval-seed", "'x'"]),
+    "--val-images 1": (["--val-images", "1"], ["--val-images", "'1'"]),
+    "--val-images all the training images": (["--val-images", "4000"], "--val-images 4000"),
+    "--train-images 0": (["--train-images", "0"], ["--train-images", "'0'"]),
+    "--train-images beyond the rest": (["--val-images", "3990", "--train-images", "20"], "--train-images 20"),
+    "--images 1": (["--images", "1"], ["--images", "'1'"]),
+    "--images beyond the test set": (["--images", "1001"], "--images 1001"),
+    "--fault-maps 0": (["--fault-maps", "0"], ["--fault-maps", "'0'"]),
+    "--spike-seeds 0": (["--spike-seeds", "0"], ["--spike-seeds", "'0'"]),
+    "--bers 0": (["--bers", "0"], ["--bers", "'0'", "(0, 1]"]),
+    "--bers above 1": (["--bers", "1e-3,2"], ["--bers", "'2'"]),
+    "--bers empty item": (["--bers", "1e-4,,1e-3"], ["--bers", "empty item"]),
+    "--bers repeated": (["--bers", "1e-4,1e-4"], ["--bers", "repeats"]),
+    "--bers nan": (["--bers", "nan"], ["--bers", "'nan'"]),
+    "--ber-min 0": (["--ber-min", "0"], ["--ber-min", "'0'"]),
+    "--ber-min above --ber-max": (["--ber-min", "1e-2", "--ber-max", "1e-3"], ["--ber-min", "--ber-max"]),
+    "--per-decade 0": (["--per-decade", "0"], ["--per-decade", "'0'"]),
+    "--drop negative": (["--drop=-1"], ["--drop", "'-1'"]),
+    "--drop above 100": (["--drop", "101"], ["--drop", "'101'"]),
+    "--target above 100": (["--target", "120"], ["--target", "'120'"]),
+    "--error-model unknown": (["--error-model", "0,9"], ["--error-model", "'9'"]),
+    "--error-model empty item": (["--error-model", "0,,1"], ["--error-model", "empty item"]),
+    "--format unknown": (["--format", "fp32,fp16"], ["--format", "'fp16'"]),
+    "--guard unknown": (["--guard", "maybe"], ["--guard", "'maybe'"]),
+    "--weak-fraction 0": (["--weak-fraction", "0"], ["--weak-fraction", "'0'"]),
+    "--concentration 2": (["--concentration", "2"], ["--concentration", "'2'"]),
+    "--ratio 0": (["--ratio", "0"], ["--ratio", "'0'"]),
+    "--bank-spread negative": (["--bank-spread=-1"], ["--bank-spread", "'-1'"]),
+    "--spec unknown": (["--spec", "DDR9"], ["--spec", "DDR9"]),
+    "--spec binary": (["--spec", "<bin.toml>"], ["--spec", "bin.toml", "binary"]),
+    "--spec too small for the weights": (["--spec", "<tiny.toml>", "--neurons", "10000"],
+                                         ["--spec <tiny.toml>", "do not fit"]),
+    "--out under a plain file": (["--out", "<afile>/res"], ["--out <afile>/res.csv", "afile is a file"]),
+    "--out unwritable": (["--out", "/proc/res"], ["--out /proc/res.csv", "not writable"]),
+    "--out empty": (["--out", ""], ["--out", "prefix"]),
+    "--out a directory, no prefix": (["--out", "<a_dir>/"], ["--out", "a_dir/", "prefix"]),
+    "--plot not a PNG name": (["--plot", "p.svg"], ["--plot p.svg", ".png"]),
+    "--plot a directory": (["--plot", "<a_dir>"], ["--plot <a_dir>", "directory"]),
+    "--plot under a plain file": (["--plot", "<afile>/p.png"], ["--plot", "afile is a file"]),
+    "--cache-dir under a plain file": (["--cache-dir", "<afile>/c"], ["--cache-dir <afile>/c", "afile is a file"]),
+    "--cache-dir is a file": (["--cache-dir", "<afile>"], ["--cache-dir <afile>", "not a directory"]),
+    "--idx-dir missing": (["--idx-dir", "nodir"], ["--idx-dir nodir", "not a directory"]),
+    "--idx-dir without the IDX files": (["--idx-dir", "<a_dir>"], ["--idx-dir <a_dir>", "train-images-idx3-ubyte"]),
+    "--data unknown": (["--data", "mnist"], ["--data", "'mnist'"]),
+    "unknown option": (["--colour"], "--colour"),
+}
+TOLERANCE_ONLY = {
+    "--bit-rate 0": (["--bit-sensitivity", "--bit-rate", "0"], ["--bit-rate", "'0'"]),
+    "--plot with --no-sweep": (["--no-sweep", "--plot", "p.png"], ["--plot", "--no-sweep"]),
+    "--model missing": (["--model", "nope.npz"], ["--model nope.npz", "no such file"]),
+    "--model a directory": (["--model", "<a_dir>"], ["--model <a_dir>", "directory"]),
+    "--model not a model file": (["--model", "<afile>"], ["--model <afile>", "not a model file"]),
+    "--model corrupt": (["--model", "<corrupt.npz>"], ["--model <corrupt.npz>", "corrupt"]),
+    "--model with NaN weights": (["--model", "<nan.npz>"], ["--model <nan.npz>", "'weights'", "non-finite"]),
+    "--model with an inf threshold": (["--model", "<inf_theta.npz>"], ["--model <inf_theta.npz>", "'theta'"]),
+    "--model with negative weights": (["--model", "<negative.npz>"], ["--model <negative.npz>", "outside the range"]),
+    "--model q8 above w_max": (["--model", "<q8_above.npz>"], ["--model <q8_above.npz>", "q8", "[0, 1]"]),
+    "--plot over the --model": (["--model", "<model.png>", "--plot", "<model.png>"],
+                                ["--plot <model.png>", "input", "refusing"]),
+    "--plot of another format": (["--model", "<m.npz>", "--plot", "<m.npz>"], ["--plot <m.npz>", ".png"]),
+}
+FAULT_AWARE_ONLY = {
+    "--model given": (["--model", "<m.npz>"], ["--model <m.npz>", "trains its own"]),
+    "--fat-target-ber 0": (["--fat-target-ber", "0"], ["--fat-target-ber", "'0'"]),
+    "--fat-target-ber above 1": (["--fat-target-ber", "2"], ["--fat-target-ber", "'2'"]),
+    "--fat-start-ber above the target": (["--fat-start-ber", "1e-2", "--fat-target-ber", "1e-3"],
+                                         ["--fat-start-ber", "--fat-target-ber"]),
+    "--fat-ramp 2": (["--fat-ramp", "2"], ["--fat-ramp", "'2'"]),
+    "--fat-every 0": (["--fat-every", "0"], ["--fat-every", "'0'"]),
+    "--fat-levels 0": (["--fat-levels", "0"], ["--fat-levels", "'0'"]),
+    "--fat-epochs 0": (["--fat-epochs", "0"], ["--fat-epochs", "'0'"]),
+    "--fat-mode writeback on device faults": (["--fat-mode", "writeback"], ["--fat-faults device", "restore"]),
+    "--fat-faults unknown": (["--fat-faults", "cosmic"], ["--fat-faults", "'cosmic'"]),
+    "--train-seeds negative": (["--train-seeds", "0,-1"], ["--train-seeds", "'-1'"]),
+    "--train-seeds repeated": (["--train-seeds", "0,0"], ["--train-seeds", "repeats"]),
+    "--compare-guard unknown": (["--compare-guard", "zero,maybe"], ["--compare-guard", "'maybe'"]),
+    "--val-images beyond a --train-seeds carve": (["--train-seeds", "0,1", "--val-images", "3999",
+                                                   "--train-images", "5"], "--train-images 5"),
+}
+for tool, table in (("python -m bench.tolerance", {**TOLERANCE, **TOLERANCE_ONLY}),
+                    ("python -m bench.fault_aware", {**TOLERANCE, **FAULT_AWARE_ONLY})):
+    rows(tool, {key: Case(TOLERANCE_SMALL + tuple(row[0]), (row[1],) if isinstance(row[1], str) else tuple(row[1]))
+                for key, row in table.items()})
+rows("python -m bench.tolerance", {"Ctrl-C while training": Case(
+    ("--neurons", "100", "--train-images", "3000", "--no-progress", "--out", "tol"), ("interrupted",),
+    status=130, how="sigint")})
+
+rows("python -m bench.perf_snn", {
+    "--sizes 0": (["--sizes", "0"], ["--sizes", "'0'"]),
+    "--sizes beyond the maximum": (["--sizes", "100,20000"], ["--sizes", "'20000'"]),
+    "--sizes empty item": (["--sizes", "100,,400"], ["--sizes", "empty item"]),
+    "--sizes repeated": (["--sizes", "100,100"], ["--sizes", "repeats"]),
+    "--sizes text": (["--sizes", "big"], ["--sizes", "'big'"]),
+    "--epochs 0": (["--epochs", "0"], ["--epochs", "'0'"]),
+    "--seed negative": (["--seed", "-1"], ["--seed", "'-1'"]),
+    "--val-images 1": (["--val-images", "1"], "--val-images 1"),
+    "--val-images all the training images": (["--val-images", "4000"], "--val-images 4000"),
+    "--train-images 0": (["--train-images", "0"], ["--train-images", "'0'"]),
+    "--train-images beyond the training set": (["--train-images", "4001"], "--train-images 4001"),
+    "--images beyond the test set": (["--images", "1001"], "--images 1001"),
+    "--ref-images beyond the test set": (["--ref-images", "2000"], "--ref-images 2000"),
+    "--ref-train beyond the training images": (["--train-images", "5", "--ref-train", "6"], "--ref-train 6"),
+    "--threads 0": (["--threads", "0"], ["--threads", "'0'"]),
+    "--dt 0": (["--dt", "0"], ["--dt", "'0'"]),
+    "--dt not dividing the presentation": (["--dt", "0.3"], ["--dt 0.3", "multiple"]),
+    "--json under a plain file": (["--json", "<afile>/p.json"], ["--json", "afile is a file"]),
+    "--json a directory": (["--json", "<a_dir>"], ["--json <a_dir>", "directory"]),
+    "--json unwritable": (["--json", "/proc/p.json"], ["--json", "/proc", "not writable"]),
+    "--data unknown": (["--data", "mnist"], ["--data", "'mnist'"]),
+    "--idx-dir missing": (["--idx-dir", "nodir"], ["--idx-dir nodir", "not a directory"]),
+})
 
 
 # ------------------------------------------------------------------------------------------

@@ -287,10 +287,11 @@ def test_cli_fat_comparison_is_chosen_on_validation(tmp_path, monkeypatch):
         assert r["test_plain_loss"] == 0.0                         # the rigged test figures are reported
 
 
-@pytest.mark.parametrize("bad, option", [(["--spike-seeds", "0"], "--spike-seeds"), (["--seeds", "0"], "--seeds"),
+@pytest.mark.parametrize("bad, option", [(["--spike-seeds", "0"], "--spike-seeds"),
+                                         (["--fault-maps", "0"], "--fault-maps"),
                                          (["--val-images", "0"], "--val-images"),
                                          (["--val-images", "4000"], "--val-images"),
-                                         (["--train-seeds", "0", "-1"], "--train-seeds"),
+                                         (["--train-seeds", "0,-1"], "--train-seeds"),
                                          (["--fat-epochs", "0"], "--fat-epochs")])
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, bad, option, capsys):
     from bench.fault_aware import main
@@ -298,7 +299,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, bad, option, capsys)
                "--out", str(tmp_path / "out" / "fat")] + bad)
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:") and option in err[0]
+    assert len(err) == 1 and err[0].startswith("python -m bench.fault_aware: error: ") and option in err[0]
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
 
 

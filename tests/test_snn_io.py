@@ -75,6 +75,12 @@ BAD = {
     "params not json": (dict(params=np.array("{oops")), "bad 'params'"),
     "unknown param": (dict(params=np.array('{"n_neuronz": 3}')), "unknown field(s) n_neuronz"),
     "params inconsistent": (dict(params=np.array('{"n_neurons": 0}')), "bad 'params'"),
+    "NaN weights": (dict(weights=np.full((784, 12), np.nan, np.float32)), "'weights' holds 9408 non-finite"),
+    "one inf weight": (dict(weights=np.where(np.arange(12) == 5, np.inf, 0.1).astype(np.float32)[None, :]
+                            .repeat(784, axis=0)), "the first inf at index [0, 5]"),
+    "NaN theta": (dict(theta=np.full(12, np.nan, np.float32)), "'theta' holds 12 non-finite"),
+    "negative weight": (dict(weights=np.full((784, 12), -0.5, np.float32)), "outside the range of weight format q8"),
+    "q8 weight above w_max": (dict(weights=np.full((784, 12), 1.5, np.float32)), "([0, 1])"),
 }
 
 
@@ -88,6 +94,14 @@ def test_mismatched_files_are_rejected(tmp_path, case):
         load_model(bad)
     msg = str(err.value)
     assert msg.startswith(str(bad)) and fragment in msg and "\n" not in msg
+
+
+def test_float_weights_above_w_max_load(tmp_path):
+    """fp32 stores any finite value: column normalisation may leave weights above w_max."""
+    model = _model(fmt="fp32")
+    model.weights[0, 0] = 1.75
+    save_model(model, tmp_path / "m.npz")
+    assert load_model(tmp_path / "m.npz").weights[0, 0] == np.float32(1.75)
 
 
 def test_corrupt_and_truncated_files_are_rejected(tmp_path):

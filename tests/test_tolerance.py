@@ -279,16 +279,33 @@ def test_cli_tolerable_ber_is_chosen_on_validation(tmp_path, monkeypatch, tolera
 
 
 @pytest.mark.parametrize("bad, option", [
-    (["--seeds", "0"], "--seeds"), (["--spike-seeds", "0"], "--spike-seeds"),
+    (["--fault-maps", "0"], "--fault-maps"), (["--spike-seeds", "0"], "--spike-seeds"),
     (["--val-images", "4000"], "--val-images"), (["--val-images", "1"], "--val-images"),
-    (["--val-images", "3990", "--n-train", "20"], "--n-train"), (["--n-test", "1"], "--n-test"),
-    (["--n-test", "1001"], "--n-test"), (["--bers", "2"], "--bers"), (["--error-model", "9"], "--error-model"),
+    (["--val-images", "3990", "--train-images", "20"], "--train-images"), (["--images", "1"], "--images"),
+    (["--images", "1001"], "--images"), (["--bers", "2"], "--bers"), (["--error-model", "9"], "--error-model"),
     (["--ber-min", "1e-2", "--ber-max", "1e-3"], "--ber-min"), (["--target", "120"], "--target")])
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, bad, option, capsys):
     from bench.tolerance import main
-    rc = main(["--neurons", "10", "--n-train", "50", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
+    rc = main(["--neurons", "10", "--train-images", "50", "--no-progress", "--cache-dir", str(tmp_path / "cache"),
                "--out", str(tmp_path / "out" / "res")] + bad)
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error:") and option in err[0]
+    assert len(err) == 1 and err[0].startswith("python -m bench.tolerance: error: ") and option in err[0]
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
+def test_old_option_names_still_work_with_a_note(capsys):
+    """--n-train, --n-test and --seeds are hidden, deprecated spellings of --train-images, --images
+    and --fault-maps: same values, one note each; space-separated lists still parse, with a note."""
+    from bench.tolerance import build_parser
+    old = build_parser().parse_args(["--n-train", "50", "--n-test", "40", "--seeds", "3", "--bers", "1e-4", "1e-3"])
+    err = capsys.readouterr().err
+    new = build_parser().parse_args(["--train-images", "50", "--images", "40", "--fault-maps", "3",
+                                     "--bers", "1e-4,1e-3"])
+    assert vars(old) == vars(new) and (new.n_train, new.n_test, new.seeds, new.bers) == (50, 40, 3, [1e-4, 1e-3])
+    for name in ("--n-train is deprecated; use --train-images", "--n-test is deprecated; use --images",
+                 "--seeds is deprecated; use --fault-maps",
+                 "space-separated lists are deprecated; write --bers 1e-4,1e-3"):
+        assert f"python -m bench.tolerance: note: {name}" in err
+    assert capsys.readouterr().err == ""
+    assert "--n-train" not in build_parser().format_usage()   # hidden (the description names it)

@@ -10,8 +10,10 @@ statuses, checked option values and output paths, quiet broken pipes and a one-l
   a full disk (status 1). Never a traceback.
 * argparse types with documented ranges (``int_in``, ``float_in``, ``fraction``, ``comma_list``)
   and ``parse_size`` for byte sizes; nothing is clamped.
-* ``check_outputs``: output files checked before any work (directory exists and is writable,
-  not a file where a folder is needed, not a directory, not an input, not given twice).
+* ``check_outputs``: output files checked before any work (directory exists -- or, where the
+  tool creates it, can be created -- and is writable, not a file where a folder is needed, not
+  a directory, not an input, not given twice).
+* ``comma_list_action``: a list option that also takes the older space-separated form.
 
 This module is in ``traces`` because every other package may import ``traces`` (README,
 "Import rules"); it imports nothing of ours.
@@ -195,6 +197,25 @@ def comma_list(item=str, *, choices=None, unique=True, example="a,b"):
     return parse
 
 
+def comma_list_action(item=str, *, choices=None, example="a,b"):
+    """argparse action for a list option given ``nargs="+"`` (or ``"*"``: the option alone gives
+    an empty list): a comma list (``--bers 1e-6,1e-5``, checked as by ``comma_list``); the older
+    space-separated form (``--bers 1e-6 1e-5``) still works, with a one-line note."""
+    parse_list = comma_list(item, choices=choices, example=example)
+
+    class _CommaList(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            if len(values) > 1:
+                note(parser.prog, f"space-separated lists are deprecated; write {option_string} "
+                                  f"{','.join(values)}")
+            try:
+                value = parse_list(",".join(values)) if values else []
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                parser.error(f"argument {option_string}: {exc}")
+            setattr(namespace, self.dest, value)
+    return _CommaList
+
+
 # ------------------------------------------------------------------------------------------
 # Files
 # ------------------------------------------------------------------------------------------
@@ -221,10 +242,10 @@ def _same_path(a, b):
     return os.path.realpath(a) == os.path.realpath(b)
 
 
-def check_output_file(option, path, inputs=()):
-    """CliError unless ``path`` can be written as a file: its directory exists (an output's
-    directory is never created), is a directory and is writable; ``path`` is not a directory
-    and not one of ``inputs`` (paths). Creates nothing."""
+def check_output_file(option, path, inputs=(), create_parent=False):
+    """CliError unless ``path`` can be written as a file: its directory exists (with
+    ``create_parent``: or can be created, as the tool will), is a directory and is writable;
+    ``path`` is not a directory and not one of ``inputs`` (paths). Creates nothing."""
     text = os.fspath(path)
     if not text.strip():
         raise CliError(f"{option}: empty file name")
@@ -237,10 +258,14 @@ def check_output_file(option, path, inputs=()):
         existing = os.path.abspath(parent)
         while not os.path.exists(existing):
             existing = os.path.dirname(existing)
-        if os.path.isdir(existing):
+        if not os.path.isdir(existing):
+            raise CliError(f"{option} {text}: {_shown(existing, text)} is a file, not a directory")
+        if not create_parent:
             raise CliError(f"{option} {text}: directory {parent} does not exist")
-        raise CliError(f"{option} {text}: {_shown(existing, text)} is a file, not a directory")
-    if not directory_writable(parent):
+        if not directory_writable(existing):
+            raise CliError(f"{option} {text}: cannot create directory {parent} "
+                           f"({_shown(existing, text)} is not writable)")
+    elif not directory_writable(parent):
         raise CliError(f"{option} {text}: directory {parent} is not writable")
     for inp in inputs:
         if inp is not None and _same_path(text, inp):
@@ -255,7 +280,7 @@ def _shown(absolute, given):
     return absolute if rel.startswith("..") else rel
 
 
-def check_outputs(outputs, inputs=()):
+def check_outputs(outputs, inputs=(), create_parent=False):
     """``check_output_file`` for each (option, path) of ``outputs`` (a dict or pairs; None paths
     skipped), and no two of them the same file."""
     seen = {}
@@ -263,11 +288,33 @@ def check_outputs(outputs, inputs=()):
     for option, path in pairs:
         if path is None:
             continue
-        check_output_file(option, path, inputs)
+        check_output_file(option, path, inputs, create_parent)
         key = os.path.realpath(path)
         if key in seen:
             raise CliError(f"{option} {os.fspath(path)}: is also the {seen[key]} output")
         seen[key] = option
+
+
+def check_creatable_dir(option, path):
+    """CliError unless ``path`` is a directory this user can write, or can be created as one (the
+    nearest existing folder above it is a writable directory). Creates nothing."""
+    text = os.fspath(path)
+    if not text.strip():
+        raise CliError(f"{option}: empty directory name")
+    full = os.path.abspath(os.path.expanduser(text))
+    if os.path.exists(full):
+        if not os.path.isdir(full):
+            raise CliError(f"{option} {text}: exists and is not a directory")
+        if not directory_writable(full):
+            raise CliError(f"{option} {text}: directory is not writable")
+        return
+    existing = os.path.dirname(full)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise CliError(f"{option} {text}: {_shown(existing, text)} is a file, not a directory")
+    if not directory_writable(existing):
+        raise CliError(f"{option} {text}: cannot create it ({_shown(existing, text)} is not writable)")
 
 
 def check_input_file(option, path):
