@@ -113,14 +113,39 @@ def render_grid(rows: list[dict], target_loss: float | None, best: dict | None =
     names = [p if len(formats) == 1 else f"{p} ({f})" for p, f in columns]
     by = {(r["policy"], r["format"], r["vdd_v"]): r for r in rows}
     vdds = sorted({r["vdd_v"] for r in rows}, reverse=True)
-    body = [[f"{v:.3f}", *[cell(by.get((p, f, v))) for p, f in columns]] for v in vdds]
-    table = tabulate(body, headers=["VDD (V)", *names], tablefmt="simple", disable_numparse=True)
+    cells = [[cell(by.get((p, f, v))) for p, f in columns] for v in vdds]
+    blocks = []
+    for chosen in _blocks_that_fit(names, cells, width):
+        body = [[f"{v:.3f}", *[line[i] for i in chosen]] for v, line in zip(vdds, cells)]
+        blocks.append(tabulate(body, headers=["VDD (V)", *[names[i] for i in chosen]], tablefmt="simple",
+                               disable_numparse=True))
+    table = "\n\n".join(blocks)
     if target_loss is None:
         legend = "cell: saving % vs linear @ nominal VDD"
     else:
         legend = (f"cell: saving % vs linear @ nominal VDD fp32 | test accuracy loss, points [95% CI];  "
                   f"x: validation loss above {target_loss:g} point(s) at the upper 95% bound;  *: the best row")
     return "\n".join([fit(legend, width), table])
+
+
+def _blocks_that_fit(names: list[str], cells: list[list[str]], width: int) -> list[list[int]]:
+    """Column indices in consecutive groups, each group's table (VDD column first, tabulate's
+    two-space gaps) at most ``width`` wide: a grid with many policies or formats is printed
+    as stacked tables rather than wrapping in the terminal."""
+    def col_width(i):          # tabulate pads a header by 2 (its MIN_PADDING)
+        return max([len(names[i]) + 2] + [len(line[i]) for line in cells])
+    first = len("VDD (V)") + 2
+    groups, current, used = [], [], first
+    for i in range(len(names)):
+        need = 2 + col_width(i)
+        if current and used + need > width:
+            groups.append(current)
+            current, used = [], first
+        current.append(i)
+        used += need
+    if current:
+        groups.append(current)
+    return groups
 
 
 def fit(text: str, width: int = 120) -> str:

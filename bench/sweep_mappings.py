@@ -100,7 +100,7 @@ custom traces (--trace FILE, any format of python -m traces; bad file -> "file:l
   logical weight-access trace: compares the placement policies on that stream (no accuracy)
 
 examples:
-  {PROG}                                   # the default sweep (preset paper, ~3 min cold)
+  {PROG}                                   # the default sweep (preset paper; 2 min cold, 15 s warm)
   {PROG} --preset guarded                  # fp32 with the read guard
   {PROG} --preset q8 --plot                # 8-bit weights, Pareto chart in ./sparkxd_out
   {PROG} --salp masa                       # what-if: SALP-MASA DRAM

@@ -87,3 +87,25 @@ def test_a_target_the_error_free_network_misses_is_refused():
     _check_reachable(clean, "q8", 20.0)
     with pytest.raises(UsageError, match="--target-loss 1: the error-free q8 network already loses"):
         _check_reachable(clean, "q8", 1.0)
+
+
+def test_the_compact_grid_fits_120_columns_however_many_policies_and_formats():
+    """Issue 13: the terminal view fits 120 columns; a grid with more columns than fit is
+    stacked, and no cell is lost on the way."""
+    from bench._sweep_output import render_grid
+    rng = np.random.default_rng(0)
+    policies = ["linear", "drmap", "sparkxd", "random", "my_policy_with_a_long_name"]
+    rows = [dict(policy="linear", format="fp32", vdd_v=1.35, energy_uj=1.0, saving_pct=0.0,
+                 accuracy_loss=0.0, loss_ci_low=0.0, loss_ci_high=0.0, meets_target="yes")]
+    for policy in policies:
+        for fmt in ("q8", "q16"):
+            for vdd in (1.35, 1.2, 1.05, 1.025):
+                loss = float(rng.uniform(-20, 20))
+                rows.append(dict(policy=policy, format=fmt, vdd_v=vdd, energy_uj=1.0,
+                                 saving_pct=float(rng.uniform(-130, 90)), accuracy_loss=loss,
+                                 loss_ci_low=loss - 3.21, loss_ci_high=loss + 3.21, meets_target="no"))
+    text = render_grid(rows, 1.0, best=rows[0])
+    assert max(len(line) for line in text.splitlines()) <= 120
+    for r in rows:
+        assert f"{r['saving_pct']:.1f} | {r['accuracy_loss']:.2f} [{r['loss_ci_low']:.2f}," in text
+    assert text.count("VDD (V)") > 1                      # stacked, not wrapped
