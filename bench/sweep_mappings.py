@@ -513,24 +513,17 @@ def kernels_cold() -> bool:
 
 
 def main(argv=None) -> int:
-    """The command line (exit 0 ok, 2 bad input, 1 failure, 130 interrupted); see --help."""
+    """The command line (exit 0 ok, 2 bad input, 1 failure, 130 interrupted); see --help.
+    The shared rules (quiet broken pipes, one-line Ctrl-C and errors) are traces.cli.run's."""
+    from traces.cli import run
     state = {}
-    try:
-        return _main(argv, state)
-    except KeyboardInterrupt:
+
+    def kept():
         args = state.get("args")
         if args is not None and args.resume:
-            kept = f"finished points are kept in {Path(args.out) / '.resume'}; rerun the same command to continue"
-        else:
-            kept = "no output was written; with --resume, finished points are kept and a rerun continues"
-        print(f"{PROG}: interrupted ({kept})", file=sys.stderr)
-        return 130
-    except BrokenPipeError:            # e.g. piped into head: stop quietly
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return 0
+            return f"finished points are kept in {Path(args.out) / '.resume'}; rerun the same command to continue"
+        return "no output was written; with --resume, finished points are kept and a rerun continues"
+    return run(PROG, lambda a: _main(a, state), argv, interrupted=kept)
 
 
 def _main(argv, state: dict) -> int:

@@ -1007,3 +1007,30 @@ def test_local_folders_do_not_shadow_the_packages(argv, tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_ctrl_c_inside_a_half_built_object_still_prints_one_line():
+    """A Ctrl-C can land while a library builds an object whose __del__ then fails (llvmlite's
+    PassBuilder, seen in the sweep's Ctrl-C row under load): its "Exception ignored" traceback
+    must not follow the one line, and the hook is restored afterwards. (In a subprocess:
+    pytest replaces the unraisable hook in its own.)"""
+    program = """if True:
+        import sys
+        from traces.cli import run
+
+        class HalfBuilt:
+            def __del__(self):
+                raise AttributeError("no attribute '_as_parameter_'")
+
+        def body(argv):
+            held = HalfBuilt()
+            raise KeyboardInterrupt
+
+        hook = sys.unraisablehook
+        status = run("python -m my.tool", body, [])
+        assert sys.unraisablehook is hook
+        sys.exit(status)
+    """
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr

@@ -19,6 +19,7 @@ This module is in ``traces`` because every other package may import ``traces`` (
 "Import rules"); it imports nothing of ours.
 """
 import argparse
+import gc
 import math
 import os
 import re
@@ -74,25 +75,42 @@ def _quiet_stdout():
         pass
 
 
+def _ignore_unraisable(unraisable):
+    """An unraisable-exception hook that says nothing (see :func:`run`)."""
+
+
 def run(prog, body, argv=None, interrupted="nothing was written"):
     """``body(argv)`` (returning an exit status) with the shared rules; returns the status.
 
     ``interrupted``: what the Ctrl-C line says was kept (a string, or a function returning it).
+    After Ctrl-C the interrupted frames are freed with errors from finalizers silenced: an
+    interrupt can land inside a half-built object (numba's compiler, say) whose ``__del__`` then
+    fails, and its "Exception ignored" traceback would follow the one line.
     """
-    prog = tool_name(prog)
+    hook = sys.unraisablehook
+    try:
+        return _run(tool_name(prog), body, argv, interrupted)
+    finally:                                 # _run's frame, and the interrupt's traceback, are gone
+        if sys.unraisablehook is _ignore_unraisable:
+            gc.collect()
+            sys.unraisablehook = hook
+
+
+def _run(prog, body, argv, interrupted):
     try:
         status = body(argv)
         sys.stdout.flush()                   # a closed pipe shows here, not at interpreter exit
         return status
+    except KeyboardInterrupt:
+        kept = interrupted() if callable(interrupted) else interrupted
+        print(f"{prog}: interrupted ({kept})", file=sys.stderr)
+        sys.unraisablehook = _ignore_unraisable
+        return 130
     except SystemExit as exc:                # argparse: --help (0) or a usage error (2), printed
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except CliError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        kept = interrupted() if callable(interrupted) else interrupted
-        print(f"{prog}: interrupted ({kept})", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         _quiet_stdout()
         return 0
