@@ -104,7 +104,11 @@ def _correct_after_flips(model, x, y, weights, seeds, clean, masks, threads: int
                                 changed_rows=changed_rows(masks, model.weights.shape), threads=threads)
 
 
-_REQUESTS_KEPT = 8           # layouts whose requests a setup keeps
+#: Bytes of request streams a setup keeps (per process; at least the latest layout's). Points
+#: run policy by policy, so a layout's VDDs reuse its streams; at N = 6400 one layout's ten
+#: images hold ~90 MB of requests, and keeping eight layouts per worker took a two-worker sweep
+#: past 2 GB.
+_REQUESTS_KEPT_BYTES = 256 * 2 ** 20
 
 
 def image_requests(setup: Setup, layout, fmt_name: str) -> list[np.ndarray]:
@@ -118,9 +122,13 @@ def image_requests(setup: Setup, layout, fmt_name: str) -> list[np.ndarray]:
         kept[key] = [logical_to_requests(stream[stream["image"] == image], layout, setup.spec, setup.mapper,
                                          arrival=setup.meta["arrival"], word_addr=word_addr)
                      for image in np.unique(stream["image"])]
-        while len(kept) > _REQUESTS_KEPT:
+        while len(kept) > 1 and _nbytes(kept) > _REQUESTS_KEPT_BYTES:
             kept.pop(next(iter(kept)))
     return kept[key]
+
+
+def _nbytes(kept: dict) -> int:
+    return sum(requests.nbytes for streams in kept.values() for requests in streams)
 
 
 def layout_digest(layout) -> str:
