@@ -1034,3 +1034,30 @@ def test_ctrl_c_inside_a_half_built_object_still_prints_one_line():
     r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, r.stderr
     assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr
+
+
+def test_ctrl_c_swallowed_by_a_ctypes_callback_is_still_an_interrupt():
+    """Ctrl-C inside a ctypes callback (llvmlite's object-cache hook while numba compiles, seen
+    on a cold first run) cannot be raised there; Python reports it as "Exception ignored". It
+    must end the tool as an interrupt: one line, exit 130."""
+    program = """if True:
+        import ctypes, sys, time
+        from traces.cli import run
+
+        CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+
+        def compare(a, b):
+            raise KeyboardInterrupt
+
+        def body(argv):
+            values = (ctypes.c_int * 4)(4, 3, 2, 1)
+            ctypes.CDLL(None).qsort(values, 4, ctypes.sizeof(ctypes.c_int), CMP(compare))
+            for _ in range(1000):          # the deferred interrupt arrives at the next steps
+                time.sleep(0.001)
+            return 0
+
+        sys.exit(run("python -m my.tool", body, []))
+    """
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr

@@ -18,6 +18,7 @@ statuses, checked option values and output paths, quiet broken pipes and a one-l
 This module is in ``traces`` because every other package may import ``traces`` (README,
 "Import rules"); it imports nothing of ours.
 """
+import _thread
 import argparse
 import gc
 import math
@@ -25,6 +26,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 _SIZE_RE = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)\s*([kKmMgGtT]?)(i?B)?\s*")
 _SCALE = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -88,12 +90,34 @@ def run(prog, body, argv=None, interrupted="nothing was written"):
     fails, and its "Exception ignored" traceback would follow the one line.
     """
     hook = sys.unraisablehook
+    sys.unraisablehook = _interrupt_deferred(hook)
     try:
         return _run(tool_name(prog), body, argv, interrupted)
     finally:                                 # _run's frame, and the interrupt's traceback, are gone
         if sys.unraisablehook is _ignore_unraisable:
             gc.collect()
-            sys.unraisablehook = hook
+        sys.unraisablehook = hook
+
+
+def _interrupt_main_soon():
+    time.sleep(0.01)
+    _thread.interrupt_main()
+
+
+def _interrupt_deferred(previous):
+    """An unraisable-exception hook that turns a Ctrl-C swallowed where Python cannot raise (a
+    ctypes callback, e.g. llvmlite's while numba compiles) into a Ctrl-C of the main thread at
+    its next step, instead of an "Exception ignored" traceback; anything else goes to
+    ``previous``."""
+    deferred = []
+
+    def hook(unraisable):
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            if not deferred:             # once, from another thread, so it lands after this hook
+                deferred.append(_thread.start_new_thread(_interrupt_main_soon, ()))
+            return
+        previous(unraisable)
+    return hook
 
 
 def _run(prog, body, argv, interrupted):
