@@ -116,16 +116,8 @@ class RetentionRow:
 def _read_text(path: Path) -> str:
     """The text of a CSV data file (a UTF-8 byte-order mark skipped); DataError if it cannot be
     read or is not text."""
-    from traces.cli import looks_binary
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if looks_binary(data[:4096]):
-        raise DataError(f"{path}: a binary file, not CSV text")
-    return data.decode("utf-8", "replace")
+    from traces.cli import read_text_bytes
+    return read_text_bytes(path, "CSV text", DataError).decode("utf-8", "replace")
 
 
 def load_retention(path: Path) -> list[RetentionRow]:

@@ -227,15 +227,8 @@ def _merge(base: dict, over: dict) -> dict:
 
 def _read_toml(path: Path) -> dict:
     """The TOML document of ``path``; a UTF-8 byte-order mark is skipped, a binary file named."""
-    from traces.cli import looks_binary
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if looks_binary(data[:4096]):
-        raise SpecError(f"{path}: a binary file, not a TOML spec")
+    from traces.cli import read_text_bytes
+    data = read_text_bytes(path, "a TOML spec", SpecError)
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -370,6 +370,22 @@ def check_input_file(option, path):
         raise CliError(f"{option} {text}: not readable")
 
 
+def read_text_bytes(path, what, error=ValueError):
+    """The whole content of the text file ``path``, a UTF-8 byte-order mark dropped; ``error``
+    naming the path if it cannot be read or is binary where ``what`` (e.g. "a TOML spec") is
+    expected. For whole small files (specs, data tables); traces stream through traces.sources."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if looks_binary(data[:4096]):
+        raise error(f"{path}: a binary file, not {what}")
+    return data
+
+
 _TEXT_BYTES = bytes(range(0x20, 0x7f)) + b"\t\n\r\f\v\x1b" + bytes(range(0x80, 0x100))
 
 
