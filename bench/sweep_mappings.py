@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench._sweep_errors import UsageError
 from snn.data import add_data_arguments
-from traces.cli import Parser, directory_writable, float_in, nonnegative_int, positive_int
+from traces.cli import Parser, comma_list, directory_writable, float_in, nonnegative_int, positive_int
 
 DEFAULT_SPEC = "DDR3L-1600K"
 DEFAULT_VDDS = (1.35, 1.30, 1.25, 1.20, 1.15, 1.10, 1.075, 1.05, 1.025)
@@ -115,12 +115,9 @@ OUT/pareto.png (--plot); trace mode: OUT/trace_sweep.csv, OUT/trace_sweep.json.
 Exit status: 0 ok, 2 bad option or input file (nothing written), 1 failure while running."""
 
 
-def _items(text: str) -> list[str]:
-    """The items of a comma list; an empty item (``1.35,,1.2``, a trailing comma) is an error."""
-    items = [t.strip() for t in text.split(",")]
-    if not text.strip() or any(not t for t in items):
-        raise argparse.ArgumentTypeError(f"bad list {text!r}: empty item (write items separated by commas)")
-    return items
+#: The items of a comma list as written (no empty item, repeats allowed: the checks below and
+#: in validate() name what is wrong with them).
+_items = comma_list(str, unique=False)
 
 
 def _float_list(text: str) -> list[float]:
@@ -147,23 +144,6 @@ def _size_list(text: str) -> list[int]:
     return out
 
 
-def _name_list(text: str) -> list[str]:
-    return _items(text)
-
-
-def _float_in(lo: float, hi: float):
-    """argparse type: a number in [lo, hi]."""
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            v = math.nan
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"bad value {text!r} (expected a number in [{lo:g}, {hi:g}])")
-        return v
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0], epilog=EPILOG,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--vdd", type=_float_list, default=None, metavar="V1,V2,...",
                    help="supply voltages in volts (default " + ",".join(map(str, DEFAULT_VDDS))
                    + "; physical --trace: the nominal VDD)")
-    g.add_argument("--policies", type=_name_list, default=list(DEFAULT_POLICIES), metavar="P1,P2,...",
+    g.add_argument("--policies", type=_items, default=list(DEFAULT_POLICIES), metavar="P1,P2,...",
                    help="placement policies (default " + ",".join(DEFAULT_POLICIES) + ")")
     g.add_argument("--mapping", default="RoBaRaCoCh", metavar="SCHEME",
                    help="address mapping of the physical addresses (default %(default)s)")
@@ -235,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--guard", default=None,
                    help="read guard for decoded weights out of [0, w_max]: none | zero | clamp "
                         "(default: the preset's)")
-    n.add_argument("--target-loss", type=_float_in(0.0, 100.0), default=1.0,
+    n.add_argument("--target-loss", type=float_in(0.0, 100.0), default=1.0,
                    help="accuracy loss allowed, percentage points, judged at the upper 95%% bound on "
                         "validation (default %(default)s)")
     n.add_argument("--tolerable-ber", type=float_in(0.0, 1.0, lo_open=True), default=None,
