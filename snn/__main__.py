@@ -15,6 +15,8 @@ import time
 import numpy as np
 from tabulate import tabulate
 
+from snn import interrupts
+
 EXAMPLES = """examples:
   python -m snn train --neurons 400 --epochs 1 --seed 0 --out model.npz
   python -m snn train --neurons 100 --format q8 --idx-dir ~/mnist --out mnist100_q8.npz
@@ -297,21 +299,23 @@ def main(argv=None) -> int:
     except SystemExit as exc:          # usage error (one line, status 2) or --help (status 0)
         return int(exc.code or 0)
     command = {"train": cmd_train, "eval": cmd_eval, "trace": cmd_trace}[args.command]
-    try:
-        return command(args)
-    except (CliError, DataError, ModelFileError, ValueError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"python -m snn: error: {message}", file=sys.stderr)   # one prefix per tool (docs/cli.md)
-        return 2
-    except KeyboardInterrupt:          # outputs are written atomically: nothing half-written is left
+    status, failure = interrupts.call(command, args)     # Ctrl-C reaches it once (snn.interrupts)
+    if failure is None:
+        return status
+    if isinstance(failure, KeyboardInterrupt):   # outputs are written atomically: nothing half-written
         print(f"python -m snn: interrupted (nothing written for this {args.command})", file=sys.stderr)
         return 130
-    except BrokenPipeError:            # e.g. piped into head: stop quietly
+    if isinstance(failure, BrokenPipeError):     # e.g. piped into head: stop quietly
         try:
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0
+    if isinstance(failure, (CliError, DataError, ModelFileError, ValueError, OSError)):
+        message = " ".join(str(failure).split())
+        print(f"python -m snn: error: {message}", file=sys.stderr)   # one prefix per tool (docs/cli.md)
+        return 2
+    raise failure
 
 
 if __name__ == "__main__":

@@ -1061,3 +1061,109 @@ def test_ctrl_c_swallowed_by_a_ctypes_callback_is_still_an_interrupt():
     r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, r.stderr
     assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr
+
+
+def _run_program(program: str, where: Path) -> subprocess.CompletedProcess:
+    """``program`` run as ``python -m`` runs our tools (with ``-c`` CPython exits before it looks
+    at its Ctrl-C mark) and with Ctrl-C's default disposition, so a process that kills itself
+    with SIGINT shows as status -2 (this runner may have SIGINT ignored or blocked)."""
+    def default_sigint():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    (where / "my_tool.py").write_text(program)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "my_tool"], capture_output=True, text=True, timeout=60,
+                          preexec_fn=default_sigint, cwd=where, env=env)
+
+
+_SWALLOW = """if True:
+        import ctypes, sys, time
+        from traces.cli import run
+
+        CMP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+
+        def raise_interrupt(a, b):
+            raise KeyboardInterrupt
+
+        def in_callback(compare):      # Ctrl-C raised in here is swallowed ("Exception ignored")
+            values = (ctypes.c_int * 4)(4, 3, 2, 1)
+            ctypes.CDLL(None).qsort(values, 4, ctypes.sizeof(ctypes.c_int), CMP(compare))
+    """
+
+
+def test_error_after_a_swallowed_ctrl_c_is_reported_as_the_interrupt(tmp_path):
+    """llvmlite fails with "no compiled object yet" right after its callback swallowed the
+    Ctrl-C, before the interrupt is delivered again: an interrupt (130), not an error (1)."""
+    r = _run_program(_SWALLOW + """
+        def body(argv):
+            in_callback(raise_interrupt)
+            raise RuntimeError("no compiled object yet for <Library 'normalise_columns'>")
+
+        sys.exit(run("python -m my.tool", body, []))
+    """, tmp_path)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr
+
+
+def test_ctrl_c_swallowed_again_when_delivered_again_still_interrupts(tmp_path):
+    """The re-delivered Ctrl-C can land in a callback too (seen: llvmlite's object-cache hook
+    after a finalizer swallowed the first); it is delivered once more, not lost."""
+    r = _run_program(_SWALLOW + """
+        first = [True]
+
+        def slow_once(a, b):           # the first re-delivery lands while this sleeps
+            if first[0]:
+                first[0] = False
+                time.sleep(0.2)
+            return a[0] - b[0]
+
+        def body(argv):
+            in_callback(raise_interrupt)
+            in_callback(slow_once)
+            for _ in range(2000):      # the next re-delivery lands here
+                time.sleep(0.001)
+            return 0
+
+        sys.exit(run("python -m my.tool", body, []))
+    """, tmp_path)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr
+
+
+def test_ctrl_c_caught_after_leaving_exec_of_a_string_exits_130_not_by_sigint(tmp_path):
+    """CPython marks a KeyboardInterrupt that leaves exec() of a string (numba builds code that
+    way) as unhandled even though run() handles it, and would end the process by SIGINT (-2)."""
+    r = _run_program("""if True:
+        import sys
+        from traces.cli import run
+
+        def body(argv):
+            exec("raise KeyboardInterrupt")
+
+        sys.exit(run("python -m my.tool", body, []))
+    """, tmp_path)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip() == "python -m my.tool: interrupted (nothing was written)", r.stderr
+
+
+def test_ctrl_c_delivered_again_after_the_body_finished_is_dropped(tmp_path):
+    """A body that finishes while a swallowed Ctrl-C waits to be delivered again keeps its
+    status, and the late interrupt neither escapes nor prints (no traceback, no -2)."""
+    r = _run_program(_SWALLOW + """
+        def body(argv):
+            in_callback(raise_interrupt)
+            print("done")
+            return 0
+
+        status = run("python -m my.tool", body, [])
+        time.sleep(0.1)                # a late delivery would land here, outside run()
+        print("after", status)
+        sys.exit(status)
+    """, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["done", "after", "0"] and r.stderr == "", (r.stdout, r.stderr)
+
+
+def test_the_two_copies_of_the_interrupt_module_match():
+    """snn and traces import nothing of ours, so each holds the same Ctrl-C module: kept equal."""
+    assert (ROOT / "snn" / "interrupts.py").read_bytes() == (ROOT / "traces" / "interrupts.py").read_bytes()

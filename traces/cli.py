@@ -18,15 +18,14 @@ statuses, checked option values and output paths, quiet broken pipes and a one-l
 This module is in ``traces`` because every other package may import ``traces`` (README,
 "Import rules"); it imports nothing of ours.
 """
-import _thread
 import argparse
-import gc
 import math
 import os
 import re
 import sys
 import tempfile
-import time
+
+from traces import interrupts
 
 _SIZE_RE = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+)\s*([kKmMgGtT]?)(i?B)?\s*")
 _SCALE = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -77,81 +76,53 @@ def _quiet_stdout():
         pass
 
 
-def _ignore_unraisable(unraisable):
-    """An unraisable-exception hook that says nothing (see :func:`run`)."""
-
-
 def run(prog, body, argv=None, interrupted="nothing was written"):
     """``body(argv)`` (returning an exit status) with the shared rules; returns the status.
 
     ``interrupted``: what the Ctrl-C line says was kept (a string, or a function returning it).
-    After Ctrl-C the interrupted frames are freed with errors from finalizers silenced: an
-    interrupt can land inside a half-built object (numba's compiler, say) whose ``__del__`` then
-    fails, and its "Exception ignored" traceback would follow the one line.
+    Ctrl-C ends the tool as one interrupt wherever it lands (:mod:`traces.interrupts`).
     """
-    hook = sys.unraisablehook
-    sys.unraisablehook = _interrupt_deferred(hook)
-    try:
-        return _run(tool_name(prog), body, argv, interrupted)
-    finally:                                 # _run's frame, and the interrupt's traceback, are gone
-        if sys.unraisablehook is _ignore_unraisable:
-            gc.collect()
-        sys.unraisablehook = hook
-
-
-def _interrupt_main_soon():
-    time.sleep(0.01)
-    _thread.interrupt_main()
-
-
-def _interrupt_deferred(previous):
-    """An unraisable-exception hook that turns a Ctrl-C swallowed where Python cannot raise (a
-    ctypes callback, e.g. llvmlite's while numba compiles) into a Ctrl-C of the main thread at
-    its next step, instead of an "Exception ignored" traceback; anything else goes to
-    ``previous``."""
-    deferred = []
-
-    def hook(unraisable):
-        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
-            if not deferred:             # once, from another thread, so it lands after this hook
-                deferred.append(_thread.start_new_thread(_interrupt_main_soon, ()))
-            return
-        previous(unraisable)
-    return hook
-
-
-def _run(prog, body, argv, interrupted):
-    try:
-        status = body(argv)
-        sys.stdout.flush()                   # a closed pipe shows here, not at interpreter exit
+    prog = tool_name(prog)
+    status, failure = interrupts.call(_body_then_flush, body, argv)
+    if failure is None:
         return status
-    except KeyboardInterrupt:
-        kept = interrupted() if callable(interrupted) else interrupted
-        print(f"{prog}: interrupted ({kept})", file=sys.stderr)
-        sys.unraisablehook = _ignore_unraisable
-        return 130
-    except SystemExit as exc:                # argparse: --help (0) or a usage error (2), printed
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    except CliError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+    if not isinstance(failure, KeyboardInterrupt):
+        return _status_of(prog, failure)
+    kept = interrupted() if callable(interrupted) else interrupted
+    print(f"{prog}: interrupted ({kept})", file=sys.stderr)
+    return 130
+
+
+def _body_then_flush(body, argv):
+    status = body(argv)
+    sys.stdout.flush()                       # a closed pipe shows here, not at interpreter exit
+    return status
+
+
+def _status_of(prog, failure):
+    """Exit status for what ``body`` raised (not a Ctrl-C), its one line printed."""
+    if isinstance(failure, SystemExit):      # argparse: --help (0) or a usage error (2), printed
+        code = failure.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    if isinstance(failure, CliError):
+        print(f"{prog}: error: {failure}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
+    if isinstance(failure, BrokenPipeError):
         _quiet_stdout()
         return 0
-    except OSError as exc:                  # e.g. a disk that filled up while writing
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+    if isinstance(failure, OSError):         # e.g. a disk that filled up while writing
+        where = f"{failure.filename}: " if failure.filename else ""
+        print(f"{prog}: error: {where}{failure.strerror or failure}", file=sys.stderr)
         return 1
-    except MemoryError:
+    if isinstance(failure, MemoryError):
         print(f"{prog}: error: out of memory (try smaller sizes or counts)", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001 -- the promise is one line, never a traceback
-        if os.environ.get(TRACEBACK_ENV):
-            raise
-        text = " ".join(str(exc).split()) or "(no message)"
-        print(f"{prog}: error: unexpected {type(exc).__name__}: {text} (a bug: please report it; "
-              f"{TRACEBACK_ENV}=1 shows the traceback)", file=sys.stderr)
-        return 1
+    if not isinstance(failure, Exception) or os.environ.get(TRACEBACK_ENV):
+        raise failure                        # GeneratorExit and kin; or the traceback asked for
+    text = " ".join(str(failure).split()) or "(no message)"
+    print(f"{prog}: error: unexpected {type(failure).__name__}: {text} (a bug: please report it; "
+          f"{TRACEBACK_ENV}=1 shows the traceback)", file=sys.stderr)
+    return 1
 
 
 # ------------------------------------------------------------------------------------------
