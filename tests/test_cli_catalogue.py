@@ -869,11 +869,13 @@ def _busy(pid: int, cpu_s: float = 3.0) -> bool:
     return ticks / os.sysconf("SC_CLK_TCK") >= cpu_s
 
 
-def _params():
+def _params() -> list:
+    params = []
     for cid in sorted(CASES):
         reason = KNOWN_FAILURES.get(cid)
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        yield pytest.param(cid, marks=marks, id=cid)
+        params.append(pytest.param(cid, marks=marks, id=cid))
+    return params
 
 
 @pytest.mark.parametrize("cid", _params())
