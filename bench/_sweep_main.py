@@ -290,7 +290,7 @@ def measure_size(plan, neurons: int, backend, threads: int) -> SizeRun:
                                timing=timing, shortcuts=args.shortcuts)
     rows = finish_rows(results, plan.spec.vdd_nominal, args.target_loss)
     best = best_row(rows, args.target_loss)
-    terms = _saving_terms(plan, best, cid, cdir, resume, tol) if best is not None else None
+    terms = _saving_terms(plan, best, cid, cdir, resume, tol, backend, timing) if best is not None else None
     size_meta = {
         "fault_seeds": seeds, "spike_seeds": spikes,
         "image_sets": {**data.describe(), "train_images_used": len(x_train),
@@ -332,14 +332,19 @@ def run_deduplicated(points, backend, resume, progress, desc, timing=None, short
     return out
 
 
-def _saving_terms(plan, best, cid, cdir, resume, tol) -> dict:
+def _saving_terms(plan, best, cid, cdir, resume, tol, backend, timing) -> dict:
     """Energies of the decomposition points (DRAM only), every layout made with the chosen
-    format's tolerable BER (the safe subarrays of the chosen row)."""
+    format's tolerable BER (the safe subarrays of the chosen row). They run on the sweep's
+    backend: its workers hold this size's context already, and the main process does not grow
+    by a worker's memory while they sit idle (N = 6400: the main process grew by ~490 MB here
+    while two workers held ~700 MB each, the sweep's peak)."""
     from bench.runner import run_points
     pts = [{"cache_dir": str(cdir), "context": cid, "policy": p, "layout_vdd": float(lv), "vdd": float(v),
             "format": f, "tolerable_ber": tol[best["format"]], "dram_only": True}
            for p, lv, v, f in decomposition_points(best, plan.spec.vdd_nominal)]
-    res = run_points(run_point, pts, jobs=1, resume_dir=resume, progress=False)
+    res = run_points(run_point, pts, backend=backend, resume_dir=resume, progress=False)
+    for r in res:
+        merge_timing(timing, r.pop(TIMING_KEY, None))
     return saving_terms([r["energy_uj"] for r in res])
 
 

@@ -46,6 +46,7 @@ from mapping.policies import PlacementRequest, place
 from mapping.tolerance import StoredWeights
 from snn.formats import get_format
 from snn.stats import accuracy_estimate, mean_interval, paired_loss_estimate
+from traces.records import REQUEST_DTYPE
 
 #: the image sets accuracy is measured on: validation chooses, test reports
 IMAGE_SETS = ("val", "test")
@@ -106,29 +107,53 @@ def _correct_after_flips(model, x, y, weights, seeds, clean, masks, threads: int
 
 #: Bytes of request streams a setup keeps (per process; at least the latest layout's). Points
 #: run policy by policy, so a layout's VDDs reuse its streams; at N = 6400 one layout's ten
-#: images hold ~90 MB of requests, and keeping eight layouts per worker took a two-worker sweep
-#: past 2 GB.
+#: images hold ~64 MB of addresses, and keeping eight layouts per worker took a two-worker
+#: sweep past 2 GB.
 _REQUESTS_KEPT_BYTES = 256 * 2 ** 20
 
 
-def image_requests(setup: Setup, layout, fmt_name: str) -> list[np.ndarray]:
-    """The physical read requests of each sampled image under ``layout``. They do not depend
-    on the VDD, so the points of one layout at several VDDs build them once (per process)."""
+def image_requests(setup: Setup, layout, fmt_name: str) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The physical read requests of each sampled image under ``layout``, kept compact as
+    (addresses, arrival cycles or None when all are -1); :func:`as_requests` makes the
+    ``REQUEST_DTYPE`` array of one. They do not depend on the VDD, so the points of one layout
+    at several VDDs build them once (per process)."""
     key = (fmt_name, layout_digest(layout))
     kept = setup.requests
     if key not in kept:
         stream = setup.arrays[f"stream_{fmt_name}"]
-        word_addr = layout.addresses(setup.mapper)
-        kept[key] = [logical_to_requests(stream[stream["image"] == image], layout, setup.spec, setup.mapper,
-                                         arrival=setup.meta["arrival"], word_addr=word_addr)
+        word_addr, burst_ids = layout.addresses(setup.mapper), layout.burst_ids(setup.spec)
+        kept[key] = [_compact(logical_to_requests(stream[stream["image"] == image], layout, setup.spec,
+                                                  setup.mapper, arrival=setup.meta["arrival"],
+                                                  word_addr=word_addr, burst_ids=burst_ids))
                      for image in np.unique(stream["image"])]
+        del word_addr, burst_ids
         while len(kept) > 1 and _nbytes(kept) > _REQUESTS_KEPT_BYTES:
             kept.pop(next(iter(kept)))
     return kept[key]
 
 
+def _compact(requests: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(addresses, arrival cycles or None when all are -1) of weight reads (``is_write`` False):
+    8 bytes a request instead of 17 while they are kept."""
+    if requests["is_write"].any():
+        raise ValueError("weight streams are reads: a write request cannot be kept compact")
+    arrive = requests["arrive"]
+    return requests["addr"].copy(), (None if (arrive == -1).all() else arrive.copy())
+
+
+def as_requests(compact: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+    """The ``REQUEST_DTYPE`` read requests of one image from its compact form."""
+    addr, arrive = compact
+    out = np.empty(addr.size, dtype=REQUEST_DTYPE)
+    out["addr"] = addr
+    out["is_write"] = False
+    out["arrive"] = -1 if arrive is None else arrive
+    return out
+
+
 def _nbytes(kept: dict) -> int:
-    return sum(requests.nbytes for streams in kept.values() for requests in streams)
+    return sum(part.nbytes for streams in kept.values() for image in streams for part in image
+               if part is not None)
 
 
 def layout_digest(layout) -> str:
@@ -144,7 +169,8 @@ def dram_metrics(setup: Setup, layout, fmt_name: str, vdd: float) -> dict:
     energy with its 95 % interval over the images."""
     spec_v = spec_at_vdd(setup.spec, vdd, timing=setup.meta.get("vdd_timing", "alpha"))
     per_image = []
-    for requests in image_requests(setup, layout, fmt_name):
+    for compact in image_requests(setup, layout, fmt_name):
+        requests = as_requests(compact)
         with phase("dram", len(requests)):
             per_image.append(simulate_metrics(spec_v, requests, setup.config, setup.meta["engine"],
                                               setup.meta["mapping"],

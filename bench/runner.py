@@ -15,6 +15,7 @@ For jobs > 1 the pool uses the "spawn" start method (safe next to numba and thre
 `run_points` needs the usual ``if __name__ == "__main__":`` guard.
 """
 import copy
+import ctypes
 import hashlib
 import json
 import multiprocessing
@@ -95,10 +96,37 @@ def _failure(point, err):
 def _run_here(fn, todo, finish):
     for key, point in todo:
         try:
-            result = fn(point)
+            result = run_and_release(fn, point)
         except Exception as err:
             raise _failure(point, err) from err
         finish(key, result)
+
+
+def run_and_release(fn, point):
+    """``fn(point)``, then the memory it freed handed back to the operating system.
+
+    numpy takes arrays below glibc's dynamic mmap threshold (it grows up to 32 MB) from the
+    heap, and glibc keeps a freed heap for later: a worker's resident memory would stay at
+    the high-water mark of its biggest point while it runs the small ones (N = 6400: ~710 MB
+    instead of ~360 MB per worker between points, measured). ``malloc_trim`` returns it; a
+    no-op where the C library is not glibc."""
+    result = fn(point)
+    _malloc_trim()
+    return result
+
+
+def _malloc_trim():
+    global _TRIM
+    if _TRIM is None:
+        try:
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None                 # glibc's malloc_trim once looked up; False where there is none
 
 
 def _quiet_worker():
@@ -123,7 +151,7 @@ def _run_pool(fn, todo, workers, finish, executor=None):
     if owned:
         executor = _new_pool(workers)
     try:
-        pending = {executor.submit(fn, point): (key, point) for key, point in todo}
+        pending = {executor.submit(run_and_release, fn, point): (key, point) for key, point in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -172,7 +200,7 @@ def _dask_client(address, timeout_s):
 def _run_dask(fn, todo, client, finish, close=True):
     from distributed import as_completed
     try:
-        futures = {client.submit(fn, point, pure=False): (key, point) for key, point in todo}
+        futures = {client.submit(run_and_release, fn, point, pure=False): (key, point) for key, point in todo}
         for future in as_completed(list(futures), loop=client.loop):
             key, point = futures[future]
             if future.status == "error":

@@ -136,15 +136,17 @@ class AddressMapper:
 
         AddressError if a coordinate is outside its range (naming the first bad index).
         """
-        values = dict(zip(FIELDS, np.broadcast_arrays(*(np.asarray(x, dtype=np.int64) for x in
-                                                         (channel, rank, bankgroup, bank, row, column)))))
-        addr = np.zeros(np.shape(values["Ch"]), dtype=np.uint64)
-        for f in FIELDS:
-            v = values[f]
-            bad = (v < 0) | (v >= self.counts[f])
-            if bad.any():
+        given = [np.asarray(x) for x in (channel, rank, bankgroup, bank, row, column)]
+        shape = np.broadcast_shapes(*(v.shape for v in given))
+        addr = np.zeros(shape, dtype=np.uint64)
+        for f, v in zip(FIELDS, given):        # one field at a time: one temporary, not six
+            if v.size and (v.min() < 0 or v.max() >= self.counts[f]):
+                v = np.broadcast_to(v, shape).astype(np.int64)
+                bad = (v < 0) | (v >= self.counts[f])
                 i = int(np.argmax(bad.reshape(-1)))
                 raise AddressError(f"index {i}: {_ATTR[f]} {int(v.reshape(-1)[i])} "
                                    f"outside 0..{self.counts[f] - 1}")
-            addr |= v.astype(np.uint64) << np.uint64(self.shifts[f])
+            field = np.broadcast_to(v, shape).astype(np.uint64)
+            field <<= np.uint64(self.shifts[f])
+            addr |= field
         return addr

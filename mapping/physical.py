@@ -90,17 +90,21 @@ def _drop_repeats(word: np.ndarray, access: np.ndarray, burst_of_word: np.ndarra
 
 
 def logical_to_requests(stream: np.ndarray, layout: Layout, spec: DramSpec, mapper,
-                        arrival: str = "saturation", word_addr: np.ndarray | None = None) -> np.ndarray:
+                        arrival: str = "saturation", word_addr: np.ndarray | None = None,
+                        burst_ids: np.ndarray | None = None) -> np.ndarray:
     """Physical read requests (``REQUEST_DTYPE``) for a logical weight-access stream.
 
-    ``word_addr`` (optional) caches ``layout.addresses(mapper)`` across calls.
+    ``word_addr`` and ``burst_ids`` (optional) cache ``layout.addresses(mapper)`` and
+    ``layout.burst_ids(spec)`` across calls on the same layout.
     """
     if arrival not in ARRIVAL_MODES:
         raise ValueError(f"unknown arrival mode {arrival!r}; expected one of {', '.join(ARRIVAL_MODES)}")
     starts = _check_stream(stream, layout)
     if word_addr is None:
         word_addr = layout.addresses(mapper)
-    word, access = access_bursts(starts, stream["n_words"], layout.burst_ids(spec))
+    if burst_ids is None:
+        burst_ids = layout.burst_ids(spec)
+    word, access = access_bursts(starts, stream["n_words"], burst_ids)
     out = np.empty(len(word), dtype=REQUEST_DTYPE)
     out["addr"] = word_addr[word]
     out["is_write"] = False

@@ -102,3 +102,21 @@ def test_write_requests_store_each_burst_once():
     w = write_requests(layout, SPEC, MAPPER)
     assert w["is_write"].all() and len(w) == -(-1000 // 64)
     assert np.unique(w["addr"]).size == len(w)
+
+
+@pytest.mark.parametrize("arrival", ["saturation", "timed"])
+def test_kept_requests_give_back_the_same_requests(arrival):
+    """The sweep keeps a layout's requests compact (addresses, arrivals only when timed) and
+    builds them with the layout's addresses and burst ids computed once: the requests it
+    simulates are exactly those logical_to_requests makes on its own."""
+    from bench._sweep_point import _compact, as_requests
+    rng = np.random.default_rng(5)
+    layout = place("drmap", PlacementRequest(SPEC, MAPPER, 30 * 50, 32, (30, 50)))
+    stream = _stream(rng, 30, 50, 200)
+    alone = logical_to_requests(stream, layout, SPEC, MAPPER, arrival=arrival)
+    shared = logical_to_requests(stream, layout, SPEC, MAPPER, arrival=arrival,
+                                 word_addr=layout.addresses(MAPPER), burst_ids=layout.burst_ids(SPEC))
+    kept = _compact(shared)
+    assert (kept[1] is None) == (arrival == "saturation")
+    rebuilt = as_requests(kept)
+    assert rebuilt.dtype == REQUEST_DTYPE and rebuilt.tobytes() == alone.tobytes()

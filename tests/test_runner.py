@@ -146,3 +146,49 @@ def test_dask_local_cluster_equals_local_run(tmp_path):
                        dask_address=cluster.scheduler_address, progress=False)
     assert got == run_points(work, points, jobs=1, progress=False) == expected(points)
     assert len(os.listdir(tmp_path / "s")) == 8
+
+
+def _glibc() -> bool:
+    try:
+        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and _glibc()), reason="glibc's malloc_trim")
+def test_memory_a_point_freed_goes_back_to_the_system():
+    """After a point, a worker's resident memory drops back: the heap blocks numpy freed are
+    returned (run_and_release), instead of staying at the point's high-water mark. Run in a
+    fresh interpreter, so the heap holds only what this point does."""
+    import subprocess
+    program = """if True:
+        import numpy as np
+        from bench.runner import run_and_release
+
+        def rss_mb():
+            for line in open("/proc/self/status"):
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+
+        kept = []
+
+        def point(_):
+            big = np.ones(24 * 2**20 // 8)          # freed mmap chunk: glibc raises its threshold
+            del big
+            arrays = [np.ones(16 * 2**20 // 8) for _ in range(20)]   # 320 MB, now from the heap
+            kept.append(bytearray(256 * 1024))      # a live block above them: free() cannot trim
+            del arrays
+            return 1
+
+        base = rss_mb()
+        point(0)
+        plain = rss_mb() - base
+        assert run_and_release(point, 0) == 1
+        print(plain, rss_mb() - base)
+    """
+    r = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert r.returncode == 0, r.stderr
+    plain, released = map(float, r.stdout.split())
+    assert plain > 250, f"the heap pattern did not hold memory ({plain:.0f} MB): the test proves nothing"
+    assert released < 50, f"{released:.0f} MB still held after run_and_release (without: {plain:.0f} MB)"
