@@ -126,7 +126,6 @@ def image_requests(setup: Setup, layout, fmt_name: str) -> list[tuple[np.ndarray
                                                   setup.mapper, arrival=setup.meta["arrival"],
                                                   word_addr=word_addr, burst_ids=burst_ids))
                      for image in np.unique(stream["image"])]
-        del word_addr, burst_ids
         while len(kept) > 1 and _nbytes(kept) > _REQUESTS_KEPT_BYTES:
             kept.pop(next(iter(kept)))
     return kept[key]

@@ -23,6 +23,7 @@ import os
 import pickle
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import lru_cache
 
 from tqdm import tqdm
 
@@ -116,17 +117,18 @@ def run_and_release(fn, point):
 
 
 def _malloc_trim():
-    global _TRIM
-    if _TRIM is None:
-        try:
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+    trim = _libc_malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
-_TRIM = None                 # glibc's malloc_trim once looked up; False where there is none
+@lru_cache(maxsize=1)
+def _libc_malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library is another."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _quiet_worker():
